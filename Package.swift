@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependency direction is one way (see docs/ARCHITECTURE.md):
+// executables → Hub/API → Attendance → RedisClient/WebSocket/HTTP/JSON → EventLoop → C targets.
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "attendance",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "attendance", targets: ["attendance"]),
+        .executable(name: "attendance-load", targets: ["attendance-load"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+
+        .target(name: "EventLoop", dependencies: ["CLibUV", log]),
+        .target(name: "JSON"),
+        .target(name: "HTTP", dependencies: ["EventLoop", "JSON", log]),
+        .target(name: "WebSocket", dependencies: ["EventLoop", "HTTP", "COpenSSL"]),
+        .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", log]),
+        .target(name: "Attendance", dependencies: ["RedisClient", "JSON", "COpenSSL", log]),
+        .target(name: "Hub", dependencies: ["Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", log]),
+        .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log]),
+        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "EventLoop", argumentParser, log]),
+        .executableTarget(
+            name: "attendance-load",
+            dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "Attendance", argumentParser,
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "LoadTests"),
+
+        .target(name: "TestSupport", dependencies: ["EventLoop"], path: "Tests/TestSupport"),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP", "EventLoop", "TestSupport"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
+        .testTarget(name: "AttendanceTests", dependencies: ["Attendance", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["API", "Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
+        .testTarget(name: "LoadToolTests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

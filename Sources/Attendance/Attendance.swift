@@ -1,0 +1,1 @@
+// Attendance module: see docs/ARCHITECTURE.md

@@ -1,0 +1,265 @@
+@preconcurrency import CLibUV
+import Glibc
+
+/// What a connection tells its owner. Reads arrive in the loop's shared buffer: consume or copy them
+/// before returning.
+public protocol TCPConnectionDelegate: AnyObject {
+    func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer)
+    /// Called once, from the close callback; `error` is nil for an orderly close or EOF.
+    func connectionDidClose(_ connection: TCPConnection, error: UVError?)
+    /// The send queue went from non-empty to empty.
+    func connectionDidDrain(_ connection: TCPConnection)
+}
+
+extension TCPConnectionDelegate {
+    public func connectionDidDrain(_ connection: TCPConnection) {}
+}
+
+/// A TCP stream on one loop. Writes go out with `uv_try_write` at once; only what the kernel did not
+/// take is queued (`queuedBytes`), so the owner can enforce its own backpressure policy.
+/// The connection keeps itself alive (and its delegate) from creation until its close callback.
+public final class TCPConnection {
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    unowned let loop: EventLoop
+    public var delegate: TCPConnectionDelegate?
+    /// Bytes handed to libuv but not yet written to the kernel.
+    public private(set) var queuedBytes = 0
+    public private(set) var isOpen = true
+    private var closeError: UVError?
+
+    var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+    private var uvHandle: UnsafeMutablePointer<uv_handle_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)
+    }
+
+    init(loop: EventLoop) {
+        self.loop = loop
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop.uv, handle)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    func configureAccepted() {
+        // Small JSON messages must not wait for Nagle's algorithm.
+        uv_tcp_nodelay(handle, 1)
+    }
+
+    static func from(_ stream: UnsafeMutablePointer<uv_stream_t>) -> TCPConnection {
+        Unmanaged<TCPConnection>.fromOpaque(stream.pointee.data).takeUnretainedValue()
+    }
+
+    // MARK: connect
+
+    /// Opens a client connection, optionally bound to a local source address (several 127.0.0.x
+    /// sources give a load generator more than 64 K ephemeral ports).
+    public static func connect(loop: EventLoop, to address: SocketAddress, from source: SocketAddress? = nil,
+                               completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+        let connection = TCPConnection(loop: loop)
+        if let source {
+            let rc = source.withSockaddr { uv_tcp_bind(connection.handle, $0, 0) }
+            if rc < 0 {
+                connection.close()
+                completion(.failure(UVError(rc)))
+                return
+            }
+        }
+        let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        let context = ConnectContext(connection: connection, completion: completion)
+        req.pointee.data = Unmanaged.passRetained(context).toOpaque()
+        let rc = address.withSockaddr { sa in
+            uv_tcp_connect(req, connection.handle, sa) { req, status in
+                let context = Unmanaged<ConnectContext>.fromOpaque(req!.pointee.data).takeRetainedValue()
+                req!.deallocate()
+                if status < 0 {
+                    context.connection.close()
+                    context.completion(.failure(UVError(status)))
+                } else {
+                    context.connection.configureAccepted()
+                    context.completion(.success(context.connection))
+                }
+            }
+        }
+        if rc < 0 {
+            Unmanaged<ConnectContext>.fromOpaque(req.pointee.data).release()
+            req.deallocate()
+            connection.close()
+            completion(.failure(UVError(rc)))
+        }
+    }
+
+    private final class ConnectContext {
+        let connection: TCPConnection
+        let completion: (Result<TCPConnection, UVError>) -> Void
+        init(connection: TCPConnection, completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+            self.connection = connection
+            self.completion = completion
+        }
+    }
+
+    // MARK: reading
+
+    public func startReading() {
+        guard isOpen else { return }
+        uv_read_start(stream, { h, suggested, buf in
+            let loop = EventLoop.from(h!.pointee.loop)
+            buf!.pointee = uv_buf_t(base: loop.readBuffer.assumingMemoryBound(to: CChar.self), len: loop.readBufferSize)
+        }, { s, nread, buf in
+            let connection = TCPConnection.from(s!)
+            if nread > 0 {
+                connection.didRead(UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
+            } else if nread < 0 {
+                connection.closeError = nread == Int(UV_EOF.rawValue) ? nil : UVError(Int32(nread))
+                connection.close()
+            }
+        })
+    }
+
+    public func stopReading() {
+        guard isOpen else { return }
+        uv_read_stop(stream)
+    }
+
+    private func didRead(_ bytes: UnsafeRawBufferPointer) {
+        loop.corkedConnection = self
+        delegate?.connectionDidRead(self, bytes)
+        flushCork()
+    }
+
+    private func flushCork() {
+        guard loop.corkedConnection === self else { return }
+        loop.corkedConnection = nil
+        let count = loop.corkCount
+        loop.corkCount = 0
+        if count > 0 { writeNow(UnsafeRawBufferPointer(start: loop.cork, count: count), shared: nil) }
+    }
+
+    // MARK: writing
+
+    /// Writes bytes (copied only if the kernel does not take them at once).
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard isOpen, bytes.count > 0 else { return }
+        if loop.corkedConnection === self { loop.corkAppend(bytes); return }
+        writeNow(bytes, shared: nil)
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    /// Writes a shared buffer; if it must be queued, the queue references it instead of copying.
+    public func write(_ buffer: ByteBuffer) {
+        guard isOpen, buffer.count > 0 else { return }
+        if loop.corkedConnection === self { loop.corkAppend(buffer.bytes); return }
+        writeNow(buffer.bytes, shared: buffer)
+    }
+
+    private func writeNow(_ bytes: UnsafeRawBufferPointer, shared: ByteBuffer?) {
+        var written = 0
+        if queuedBytes == 0 {
+            var buf = uv_buf_t(base: UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
+                               len: bytes.count)
+            let rc = uv_try_write(stream, &buf, 1)
+            if rc >= 0 {
+                written = Int(rc)
+            } else if rc != Int32(UV_EAGAIN.rawValue) {
+                closeError = UVError(rc)
+                close()
+                return
+            }
+        }
+        if written == bytes.count { return }
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+        let owner = shared ?? ByteBuffer(copying: rest)
+        let base = shared == nil ? owner.base : UnsafeMutableRawPointer(mutating: rest.baseAddress!)
+        enqueue(base: base, count: rest.count, owner: owner)
+    }
+
+    private final class PendingWrite {
+        let owner: ByteBuffer
+        let count: Int
+        init(owner: ByteBuffer, count: Int) { self.owner = owner; self.count = count }
+    }
+
+    private func enqueue(base: UnsafeMutableRawPointer, count: Int, owner: ByteBuffer) {
+        let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        req.pointee.data = Unmanaged.passRetained(PendingWrite(owner: owner, count: count)).toOpaque()
+        var buf = uv_buf_t(base: base.assumingMemoryBound(to: CChar.self), len: count)
+        let rc = uv_write(req, stream, &buf, 1) { req, status in
+            let pending = Unmanaged<PendingWrite>.fromOpaque(req!.pointee.data).takeRetainedValue()
+            let connection = TCPConnection.from(req!.pointee.handle)
+            req!.deallocate()
+            connection.queuedBytes -= pending.count
+            if status < 0 {
+                if status != Int32(UV_ECANCELED.rawValue) {
+                    connection.closeError = UVError(status)
+                    connection.close()
+                }
+            } else if connection.queuedBytes == 0 && connection.isOpen {
+                connection.delegate?.connectionDidDrain(connection)
+            }
+        }
+        if rc < 0 {
+            Unmanaged<PendingWrite>.fromOpaque(req.pointee.data).release()
+            req.deallocate()
+            closeError = UVError(rc)
+            close()
+            return
+        }
+        queuedBytes += count
+    }
+
+    // MARK: closing
+
+    /// Sends what is queued, then closes (FIN after the last byte). For a polite close after a final
+    /// message; a peer that never reads is the owner's to time out with `close()`.
+    public func shutdown() {
+        guard isOpen else { return }
+        flushCork()
+        guard isOpen else { return }
+        let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        let rc = uv_shutdown(req, stream) { req, _ in
+            let connection = TCPConnection.from(req!.pointee.handle)
+            req!.deallocate()
+            connection.close()
+        }
+        if rc < 0 {
+            req.deallocate()
+            close()
+        } else {
+            uv_read_stop(stream)
+        }
+    }
+
+    /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
+    public func close() {
+        if loop.corkedConnection === self {
+            loop.corkedConnection = nil
+            loop.corkCount = 0
+        }
+        guard uv_is_closing(uvHandle) == 0 else { return }
+        isOpen = false
+        uv_close(uvHandle) { h in
+            let connection = Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).takeRetainedValue()
+            let delegate = connection.delegate
+            connection.delegate = nil
+            delegate?.connectionDidClose(connection, error: connection.closeError)
+            connection.handle.deallocate()
+        }
+    }
+
+    /// The remote address, or nil once closed.
+    public var peerAddress: SocketAddress? {
+        guard isOpen else { return nil }
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &len) }
+        }
+        return rc == 0 ? SocketAddress(storage: storage) : nil
+    }
+}
+
+@available(*, unavailable)
+extension TCPConnection: Sendable {}

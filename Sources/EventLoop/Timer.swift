@@ -1,0 +1,105 @@
+@preconcurrency import CLibUV
+
+/// A libuv timer. It stays alive (retained by its handle) until `close()`.
+public final class Timer {
+    let handle: UnsafeMutablePointer<uv_timer_t>
+    private var callback: (() -> Void)?
+    private var closed = false
+
+    public init(loop: EventLoop) {
+        handle = .allocate(capacity: 1)
+        uv_timer_init(loop.uv, handle)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    /// Fires after `timeoutMs`, then every `repeatMs` if non-zero.
+    public func start(timeoutMs: UInt64, repeatMs: UInt64 = 0, _ callback: @escaping () -> Void) {
+        precondition(!closed, "timer used after close")
+        self.callback = callback
+        uv_timer_start(handle, { h in
+            let timer = Unmanaged<Timer>.fromOpaque(h!.pointee.data).takeUnretainedValue()
+            timer.callback?()
+        }, timeoutMs, repeatMs)
+    }
+
+    public func stop() { uv_timer_stop(handle) }
+
+    /// Lets the loop exit even while this timer is armed (for housekeeping timers).
+    public func unref() { uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        callback = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+            Unmanaged<Timer>.fromOpaque(h!.pointee.data).release()
+            h!.deinitialize(count: 1)
+            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension Timer: Sendable {}
+
+/// Watches a POSIX signal on one loop. libuv delivers a signal to the watchers of every loop.
+public final class SignalWatcher {
+    let handle: UnsafeMutablePointer<uv_signal_t>
+    private var callback: ((Int32) -> Void)?
+    private var closed = false
+
+    public init(loop: EventLoop, signal: Int32, _ callback: @escaping (Int32) -> Void) {
+        handle = .allocate(capacity: 1)
+        uv_signal_init(loop.uv, handle)
+        self.callback = callback
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_signal_start(handle, { h, signum in
+            let watcher = Unmanaged<SignalWatcher>.fromOpaque(h!.pointee.data).takeUnretainedValue()
+            watcher.callback?(signum)
+        }, signal)
+        // A signal watcher alone should not keep the loop running once everything else has stopped.
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        callback = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+            Unmanaged<SignalWatcher>.fromOpaque(h!.pointee.data).release()
+            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_signal_t.self).deallocate()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SignalWatcher: Sendable {}
+
+/// Wakes a loop from another thread (uv_async_t); the only EventLoop type that may cross threads.
+public final class LoopWakeup: @unchecked Sendable {
+    let handle: UnsafeMutablePointer<uv_async_t>
+    private var callback: (() -> Void)?
+
+    /// Must be created on the loop's own thread.
+    public init(loop: EventLoop, _ callback: @escaping () -> Void) {
+        handle = .allocate(capacity: 1)
+        self.callback = callback
+        uv_async_init(loop.uv, handle) { h in
+            Unmanaged<LoopWakeup>.fromOpaque(h!.pointee.data).takeUnretainedValue().callback?()
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    /// Safe from any thread.
+    public func wake() { uv_async_send(handle) }
+
+    /// On the loop's thread only.
+    public func close() {
+        callback = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+            Unmanaged<LoopWakeup>.fromOpaque(h!.pointee.data).release()
+            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_async_t.self).deallocate()
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// JSON module: see docs/ARCHITECTURE.md

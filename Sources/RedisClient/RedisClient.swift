@@ -1,0 +1,1 @@
+// RedisClient module: see docs/ARCHITECTURE.md

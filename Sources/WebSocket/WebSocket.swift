@@ -1,0 +1,1 @@
+// WebSocket module: see docs/ARCHITECTURE.md

@@ -1,0 +1,2 @@
+import XCTest
+final class APIPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

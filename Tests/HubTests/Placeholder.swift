@@ -1,0 +1,2 @@
+import XCTest
+final class HubPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class JSONPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,2 @@
+import XCTest
+final class LoadToolPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+
+/// A real redis-server for tests, on a free port, with its data in a temporary folder.
+/// `RedisServer.shared` is one instance per test process: the one `make test` started
+/// (ATTENDANCE_TEST_REDIS_PORT), or one started here and stopped when the process exits.
+public final class RedisServer: @unchecked Sendable {
+    public private(set) var port: Int
+    public let host = "127.0.0.1"
+    private var process: Process?
+    private let directory: String
+    private let owned: Bool
+
+    public var url: String { "redis://\(host):\(port)" }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var sharedInstance: RedisServer?
+
+    public static var shared: RedisServer {
+        lock.lock(); defer { lock.unlock() }
+        if let s = sharedInstance { return s }
+        let server: RedisServer
+        if let text = ProcessInfo.processInfo.environment["ATTENDANCE_TEST_REDIS_PORT"], let port = Int(text) {
+            server = RedisServer(externalPort: port)
+        } else {
+            server = try! RedisServer()
+            atexit { RedisServer.sharedInstance?.stop() }
+        }
+        sharedInstance = server
+        return server
+    }
+
+    private init(externalPort: Int) {
+        port = externalPort
+        directory = NSTemporaryDirectory()
+        owned = false
+    }
+
+    /// Starts a private redis-server (for tests that stop or restart it).
+    public init(port: Int? = nil) throws {
+        self.port = port ?? freeTCPPort()
+        directory = NSTemporaryDirectory() + "attendance-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        owned = true
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try start()
+    }
+
+    public func start() throws {
+        guard owned else { return }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.redisServerPath())
+        p.arguments = ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "",
+                       "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if redisPing(host: host, port: port) { return }
+            usleep(20_000)
+        }
+        throw NSError(domain: "RedisServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start on port \(port)"])
+    }
+
+    public func stop() {
+        guard let p = process else { return }
+        process = nil
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+        }
+    }
+
+    /// Stops and starts again on the same port (for reconnect tests).
+    public func restart() throws {
+        stop()
+        try start()
+    }
+
+    /// Runs a command through redis-cli and returns its output (handy for assertions).
+    @discardableResult
+    public func cli(_ args: String...) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        p.arguments = ["-h", host, "-p", "\(port)"] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try? p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func redisServerPath() -> String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "redis-server"
+    }
+}
+
+/// A port that was free a moment ago (bind to port 0 and read it back).
+public func freeTCPPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A blocking PING over a plain socket; true when the server answers +PONG.
+public func redisPing(host: String, port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr(host)
+    addr.sin_port = UInt16(port).bigEndian
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { return false }
+    let ping = "PING\r\n"
+    _ = ping.withCString { send(fd, $0, strlen($0), 0) }
+    var buffer = [UInt8](repeating: 0, count: 16)
+    let n = recv(fd, &buffer, buffer.count, 0)
+    return n > 0 && buffer.starts(with: Array("+PONG".utf8))
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class WebSocketPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
