@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "HTTP", dependencies: ["EventLoop", "JSON", log]),
         .target(name: "WebSocket", dependencies: ["EventLoop", "HTTP", "COpenSSL"]),
-        .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", log]),
+        .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", "COpenSSL", log]),
         .target(name: "Attendance", dependencies: ["RedisClient", "JSON", "COpenSSL", log]),
         .target(name: "Hub", dependencies: ["Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", log]),
         .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log]),

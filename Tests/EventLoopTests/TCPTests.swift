@@ -92,7 +92,7 @@ final class TCPTests: XCTestCase {
 
     func testTimerFiresAndRepeats() throws {
         let loop = try EventLoop()
-        let timer = Timer(loop: loop)
+        let timer = LoopTimer(loop: loop)
         var fired = 0
         timer.start(timeoutMs: 1, repeatMs: 1) { fired += 1 }
         XCTAssertTrue(runLoop(loop) { fired >= 3 })

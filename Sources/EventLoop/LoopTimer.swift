@@ -1,7 +1,7 @@
 @preconcurrency import CLibUV
 
 /// A libuv timer. It stays alive (retained by its handle) until `close()`.
-public final class Timer {
+public final class LoopTimer {
     let handle: UnsafeMutablePointer<uv_timer_t>
     private var callback: (() -> Void)?
     private var closed = false
@@ -17,7 +17,7 @@ public final class Timer {
         precondition(!closed, "timer used after close")
         self.callback = callback
         uv_timer_start(handle, { h in
-            let timer = Unmanaged<Timer>.fromOpaque(h!.pointee.data).takeUnretainedValue()
+            let timer = Unmanaged<LoopTimer>.fromOpaque(h!.pointee.data).takeUnretainedValue()
             timer.callback?()
         }, timeoutMs, repeatMs)
     }
@@ -32,7 +32,7 @@ public final class Timer {
         closed = true
         callback = nil
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
-            Unmanaged<Timer>.fromOpaque(h!.pointee.data).release()
+            Unmanaged<LoopTimer>.fromOpaque(h!.pointee.data).release()
             h!.deinitialize(count: 1)
             UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
         }
@@ -40,7 +40,7 @@ public final class Timer {
 }
 
 @available(*, unavailable)
-extension Timer: Sendable {}
+extension LoopTimer: Sendable {}
 
 /// Watches a POSIX signal on one loop. libuv delivers a signal to the watchers of every loop.
 public final class SignalWatcher {

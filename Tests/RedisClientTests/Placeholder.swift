@@ -1,2 +1,0 @@
-import XCTest
-final class RedisClientPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs when they are missing (fresh Debian 12 machine).
+set -euo pipefail
+need=()
+for pkg in libuv1-dev libhiredis-dev libssl-dev libqrencode-dev redis-server redis-tools pkg-config; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Debian package starts its own redis on 6379 at install; the project runs its own config.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  systemctl stop redis-server 2>/dev/null || true
+fi
+command -v swift >/dev/null || { echo "swift (6.x) is required on PATH" >&2; exit 1; }
