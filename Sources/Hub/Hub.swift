@@ -1,1 +1,0 @@
-// Hub module: see docs/ARCHITECTURE.md
