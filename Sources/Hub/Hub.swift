@@ -1,0 +1,53 @@
+import EventLoop
+import Foundation
+import Logging
+
+/// A hub process: `workers` event loops on their own threads, all listening on the same address
+/// (SO_REUSEPORT spreads connections), each with its own Redis connections. Returns after a
+/// SIGINT/SIGTERM has closed every connection.
+public enum Hub {
+    public static func run(_ configuration: HubConfiguration, logger: Logger) throws {
+        let limit = EventLoop.raiseOpenFileLimit()
+        let metrics = HubMetrics()
+        logger.info("hub listening on \(configuration.listen) with \(configuration.workers) worker(s); open-file limit \(limit)")
+        let count = max(1, configuration.workers)
+        // Workers are built on their own threads (loop-bound objects never cross threads); a bind
+        // error on any of them is reported back before the process settles into serving.
+        let group = DispatchGroup()
+        let failures = FailureBox()
+        for index in 0..<count {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                var workerLogger = logger
+                workerLogger[metadataKey: "worker"] = "\(index)"
+                do {
+                    let worker = try HubWorker(configuration: configuration, metrics: metrics, logger: workerLogger)
+                    try worker.start()
+                    worker.run()
+                } catch {
+                    failures.record("\(error)")
+                    workerLogger.error("worker failed: \(error)")
+                    // One worker cannot serve; stop the others so the operator sees the failure.
+                    kill(getpid(), SIGTERM)
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        if let failure = failures.first { throw HubError(description: failure) }
+        logger.info("hub stopped")
+    }
+}
+
+public struct HubError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+private final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failures: [String] = []
+    func record(_ s: String) { lock.lock(); failures.append(s); lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return failures.first }
+}

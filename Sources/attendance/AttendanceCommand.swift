@@ -1,0 +1,127 @@
+import ArgumentParser
+import Attendance
+import EventLoop
+import Foundation
+import Hub
+import Logging
+import RedisClient
+
+@main
+struct AttendanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attendance",
+        abstract: "Live class attendance: the WebSocket hub, the REST sidecar, and admin tasks.",
+        subcommands: [HubCommand.self, APICommand.self, TokenCommand.self])
+}
+
+/// Options every server subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Redis URL (env ATTENDANCE_REDIS, config `redis`; default redis://127.0.0.1:6379).")
+    var redis: String?
+
+    @Option(help: "Config file (env ATTENDANCE_CONFIG; default Config/attendance.conf if present).")
+    var config: String?
+
+    @Flag(help: "Use the fixed development secrets when none are configured (never in production).")
+    var dev = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env ATTENDANCE_LOG_LEVEL).")
+    var logLevel: String?
+
+    func settings() throws -> Settings { try Settings(configPath: config) }
+
+    func logger(label: String, settings: Settings) -> Logger {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: label)
+        let level = settings.value(flag: logLevel, env: "ATTENDANCE_LOG_LEVEL", key: "log_level", default: "info")!
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
+        return logger
+    }
+
+    func redisConfiguration(_ settings: Settings) throws -> RedisConfiguration {
+        let url = settings.value(flag: redis, env: "ATTENDANCE_REDIS", key: "redis", default: "redis://127.0.0.1:6379")!
+        do { return try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Secrets: `ATTENDANCE_JWT_SECRET` is one secret, or `kid=secret,kid=secret` with the current key
+    /// first (older keys still verify during a rotation). Without secrets only `--dev` may start.
+    func secrets(_ settings: Settings, logger: Logger?) throws -> (signer: TokenSigner, qrKey: [UInt8]) {
+        var jwt = settings.value(flag: nil, env: "ATTENDANCE_JWT_SECRET", key: "jwt_secret")
+        var qr = settings.value(flag: nil, env: "ATTENDANCE_QR_KEY", key: "qr_key")
+        if jwt == nil || qr == nil {
+            guard dev else {
+                throw ValidationError("ATTENDANCE_JWT_SECRET and ATTENDANCE_QR_KEY must be set (or pass --dev for the development secrets)")
+            }
+            logger?.warning("using the fixed DEVELOPMENT secrets (--dev); never run this in production")
+            jwt = jwt ?? DevSecrets.jwt
+            qr = qr ?? DevSecrets.qr
+        }
+        if !dev, jwt == DevSecrets.jwt || qr == DevSecrets.qr {
+            throw ValidationError("the development secrets are configured; set real secrets or pass --dev")
+        }
+        guard let jwt, let qr, !jwt.isEmpty, !qr.isEmpty else { throw ValidationError("empty secret") }
+        var keys: [String: [UInt8]] = [:]
+        var current = "k1"
+        if jwt.contains("=") {
+            for (i, pair) in jwt.split(separator: ",").enumerated() {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ValidationError("ATTENDANCE_JWT_SECRET: expected `kid=secret[,kid=secret…]`")
+                }
+                keys[String(parts[0])] = Array(parts[1].utf8)
+                if i == 0 { current = String(parts[0]) }
+            }
+        } else {
+            keys[current] = Array(jwt.utf8)
+        }
+        return (TokenSigner(keys: keys, currentKid: current), Array(qr.utf8))
+    }
+}
+
+struct HubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the WebSocket hub (GET /ws, /healthz, /metrics).")
+
+    @Option(help: "Listen address (env ATTENDANCE_HUB_LISTEN, config `hub.listen`; default 127.0.0.1:8080).")
+    var listen: String?
+
+    @Option(help: "Event loops, one per core (env ATTENDANCE_HUB_WORKERS, config `hub.workers`; default 1).")
+    var workers: Int?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let settings = try common.settings()
+        let logger = common.logger(label: "attendance.hub", settings: settings)
+        let listenText = settings.value(flag: listen, env: "ATTENDANCE_HUB_LISTEN", key: "hub.listen", default: "127.0.0.1:8080")!
+        let address: SocketAddress
+        do { address = try SocketAddress(parsing: listenText) } catch { throw ValidationError("invalid listen address '\(listenText)': \(error)") }
+        let workerText = settings.value(flag: workers.map(String.init), env: "ATTENDANCE_HUB_WORKERS", key: "hub.workers", default: "1")!
+        guard let workerCount = Int(workerText), (1...256).contains(workerCount) else { throw ValidationError("workers must be 1-256") }
+        let (signer, qrKey) = try common.secrets(settings, logger: logger)
+        let configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
+                                             workers: workerCount, signer: signer, qrKey: qrKey)
+        try Hub.run(configuration, logger: logger)
+    }
+}
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Print a signed access token (development and tests).")
+
+    @Option(help: "teacher, student or admin.") var role: String
+    @Option(help: "The user id (the token's `sub`).") var sub: String
+    @Option(help: "Lifetime in seconds.") var ttlS: Int = 3600
+    @Option(help: "The class a student token is bound to (`cls`).") var `class`: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        guard let role = Role(rawValue: role) else { throw ValidationError("--role must be teacher, student or admin") }
+        guard Identifier.isValid(sub) else { throw ValidationError("--sub must be 1-64 characters of [A-Za-z0-9_.:-]") }
+        if let cls = `class`, !Identifier.isValid(cls) { throw ValidationError("--class must be 1-64 characters of [A-Za-z0-9_.:-]") }
+        if role == .student && `class` == nil { throw ValidationError("a student token needs --class") }
+        guard (1...(366 * 86_400)).contains(ttlS) else { throw ValidationError("--ttl-s must be 1 s to 366 days") }
+        let settings = try common.settings()
+        let (signer, _) = try common.secrets(settings, logger: nil)
+        let now = EventLoop.wallClockMs() / 1000
+        print(signer.sign(AccessClaims(sub: sub, role: role, iat: now, exp: now + Int64(ttlS), cls: `class`)))
+    }
+}
