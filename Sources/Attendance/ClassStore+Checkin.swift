@@ -2,6 +2,11 @@ extension ClassStore {
     /// A student checks in to the class its token is bound to, with the current QR or (when the class
     /// allows it) the join code. The proof is verified here, the class state in the script, which also
     /// makes a repeat return the first result without writing anything.
+    ///
+    /// After a teacher's decision: `absent` (marked before the student arrived) still turns into
+    /// present/late, because the student did walk in; `present`/`late` set by the teacher are
+    /// answered as they are (`repeated`); `excused` stands and the check-in fails with
+    /// `already_checked_in`. A reset to `unmarked` allows a fresh check-in.
     public func checkin(classId: String, actor: Actor, proof: CheckinProof, address: String,
                         completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }

@@ -136,8 +136,6 @@ public final class ClassStore {
     /// Client addresses go into the audit trail only; a bound keeps a hostile header from bloating it.
     static func auditAddress(_ address: String) -> String { String(address.prefix(100)) }
 
-    static func int(_ value: RedisValue?) -> Int64? { value?.int }
-
     // MARK: - Scripts (loaded once per server, then EVALSHA)
 
     static let createScript = RedisScript(CreateClassScript.source)

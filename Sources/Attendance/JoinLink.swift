@@ -13,7 +13,7 @@ public enum JoinLink {
 
     public static func makeToken(classId: String, expiresS: Int64, key: [UInt8]) -> String {
         let payload = "\(classId).\(expiresS)"
-        return Base64URL.encode(Array(payload.utf8)) + "." + Base64URL.encode(mac(payload: payload, key: key))
+        return Base64URL.encode(Array(payload.utf8)) + "." + Base64URL.encode(mac(payload: Array(payload.utf8), key: key))
     }
 
     /// The URL path that carries the token.
@@ -27,10 +27,10 @@ public enum JoinLink {
               let payloadBytes = Base64URL.decode(bytes[..<dot]),
               let givenMac = Base64URL.decode(bytes[(dot + 1)...])
         else { return .failure(.invalid) }
+        guard Crypto.constantTimeEqual(mac(payload: payloadBytes, key: key), givenMac) else { return .failure(.invalid) }
+        // Only our own payloads get here, so the text is the ASCII we wrote.
         let payload = String(decoding: payloadBytes, as: UTF8.self)
-        guard Crypto.constantTimeEqual(mac(payload: payload, key: key), givenMac),
-              let split = payload.lastIndex(of: ".")
-        else { return .failure(.invalid) }
+        guard let split = payload.lastIndex(of: ".") else { return .failure(.invalid) }
         let classId = String(payload[..<split])
         guard Identifier.isValid(classId), let expires = Int64(payload[payload.index(after: split)...]) else {
             return .failure(.invalid)
@@ -38,7 +38,7 @@ public enum JoinLink {
         return nowS < expires ? .success(classId) : .failure(.expired)
     }
 
-    private static func mac(payload: String, key: [UInt8]) -> [UInt8] {
-        Array(Crypto.hmacSHA256(key: key, message: "link:" + payload).prefix(macLength))
+    private static func mac(payload: [UInt8], key: [UInt8]) -> [UInt8] {
+        Array(Crypto.hmacSHA256(key: key, message: Array("link:".utf8) + payload).prefix(macLength))
     }
 }

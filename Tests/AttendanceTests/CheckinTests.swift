@@ -88,6 +88,19 @@ final class CheckinTests: StoreTestCase {
         XCTAssertEqual(streamLength(eventsKey(created.classId)), events + 1)
     }
 
+    func testResetToUnmarkedAllowsAFreshCheckin() throws {
+        let created = try create()
+        let first = try checkin("s1", created).get()
+        _ = try succeed { store.override(classId: created.classId, studentId: "s1", status: .unmarked, note: nil, actor: teacher, address: "x", completion: $0) }
+        let rows = try succeed { store.attendance(classId: created.classId, actor: teacher, completion: $0) }
+        XCTAssertEqual(rows.first?.status, .unmarked)
+        XCTAssertNil(rows.first?.atMs)
+        clock.nowMs += 700_000
+        let second = try checkin("s1", created).get()
+        XCTAssertEqual(second, CheckinResult(status: .late, atMs: clock.nowMs, repeated: false))
+        XCTAssertNotEqual(second.atMs, first.atMs)
+    }
+
     func testCheckinAfterTheClassEnded() throws {
         let created = try create(durationS: 60)
         clock.nowMs = created.closesAtMs

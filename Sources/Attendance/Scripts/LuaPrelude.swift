@@ -88,9 +88,11 @@ local function emit_status_changed(meta, sid, rec, now, by, method)
 end
 
 -- Sets a teacher-decided status; returns whether anything changed (and emitted an event).
+-- Resetting to `unmarked` also forgets an earlier check-in, so the student can check in afresh.
 local function set_status(meta, sid, rec, status, now, by, method)
   if status_of(rec) == status then return false end
   rec.status, rec.at, rec.method, rec.by = status, int(now), method, by
+  if status == 'unmarked' then rec.at, rec.method, rec.ci_status, rec.ci_at = nil, nil, nil, nil end
   save_record(sid, rec)
   emit_status_changed(meta, sid, rec, now, by, method)
   return true
