@@ -1,0 +1,130 @@
+import RedisClient
+
+/// Every failure the domain reports, one case per PROTOCOL.md error code. The REST sidecar turns it
+/// into `{"error": {"code", "message"}}` with `httpStatus`, the hub into an `error` message.
+/// Translation from Redis (script error replies, lost connection) happens here and nowhere else.
+public enum AttendanceError: Error, Equatable, Sendable {
+    /// A field is missing or out of range; the text names it.
+    case badRequest(String)
+    case invalidJSON
+    case unauthorized
+    /// The caller is authenticated but may not do this; the text says why.
+    case forbidden(String)
+    /// The text names what was not found (usually the class).
+    case notFound(String)
+    case conflict(String)
+    case classClosed
+    case qrInvalid
+    case qrExpired
+    case codeInvalid
+    case notOnRoster
+    case alreadyCheckedIn
+    case rateLimited(retryAfterS: Int)
+    case payloadTooLarge
+    /// Redis is unreachable or failed; retrying later may work.
+    case unavailable
+
+    /// The PROTOCOL.md error code.
+    public var code: String {
+        switch self {
+        case .badRequest: "bad_request"
+        case .invalidJSON: "invalid_json"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .notFound: "not_found"
+        case .conflict: "conflict"
+        case .classClosed: "class_closed"
+        case .qrInvalid: "qr_invalid"
+        case .qrExpired: "qr_expired"
+        case .codeInvalid: "code_invalid"
+        case .notOnRoster: "not_on_roster"
+        case .alreadyCheckedIn: "already_checked_in"
+        case .rateLimited: "rate_limited"
+        case .payloadTooLarge: "payload_too_large"
+        case .unavailable: "unavailable"
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest, .invalidJSON: 400
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .conflict, .classClosed, .alreadyCheckedIn: 409
+        // The request was well-formed but the proof it carries does not hold.
+        case .qrInvalid, .qrExpired, .codeInvalid: 422
+        case .notOnRoster: 403
+        case .rateLimited: 429
+        case .payloadTooLarge: 413
+        case .unavailable: 503
+        }
+    }
+
+    /// A sentence a person can act on.
+    public var message: String {
+        switch self {
+        case .badRequest(let detail): detail
+        case .invalidJSON: "The request body is not valid JSON"
+        case .unauthorized: "A valid access token is required"
+        case .forbidden(let detail): detail
+        case .notFound(let detail): detail
+        case .conflict(let detail): detail
+        case .classClosed: "This class session is closed"
+        case .qrInvalid: "QR code is not valid for this class"
+        case .qrExpired: "QR code expired; scan the current one"
+        case .codeInvalid: "The join code is not valid"
+        case .notOnRoster: "You are not on the roster of this class"
+        case .alreadyCheckedIn: "Your attendance is already recorded for this class"
+        case .rateLimited(let seconds): "Too many attempts; try again in \(seconds) s"
+        case .payloadTooLarge: "The request body is too large"
+        case .unavailable: "The service is temporarily unavailable; try again shortly"
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, when the error has one.
+    public var retryAfterS: Int? {
+        if case .rateLimited(let seconds) = self { return seconds }
+        return nil
+    }
+
+    static let classNotFound = AttendanceError.notFound("No such class")
+    static let codeCheckinDisabled = AttendanceError.forbidden("This class does not accept check-in by code")
+    static let notTeacherOfClass = AttendanceError.forbidden("Only the class's teacher or an admin may do this")
+
+    /// Maps a Redis failure. The scripts reply `-<code> [detail]` (redis.error_reply) for domain
+    /// errors; anything else (lost connection, unexpected server error) means the store is not usable
+    /// right now, which the client should see as `unavailable` rather than as its own mistake.
+    public init(redis error: RedisError) {
+        switch error {
+        case .disconnected, .connection:
+            self = .unavailable
+        case .reply(let text):
+            self = AttendanceError(scriptReply: text) ?? .unavailable
+        }
+    }
+
+    /// The error named by a script's error reply, or nil when the reply is not one of ours.
+    init?(scriptReply text: String) {
+        var reply = Substring(text)
+        if reply.first == "-" { reply = reply.dropFirst() }
+        // Redis puts "ERR " in front of an error_reply whose text has no space.
+        if reply.hasPrefix("ERR ") { reply = reply.dropFirst(4) }
+        let word = reply.prefix { $0 != " " }
+        switch word {
+        case "not_found": self = .classNotFound
+        case "forbidden": self = .notTeacherOfClass
+        case "conflict": self = .conflict("A class with this id already exists")
+        case "class_closed": self = .classClosed
+        case "not_on_roster": self = .notOnRoster
+        case "already_checked_in": self = .alreadyCheckedIn
+        case "code_invalid": self = .codeInvalid
+        case "code_checkin_disabled": self = .codeCheckinDisabled
+        case "bad_request":
+            let detail = reply.dropFirst(word.count).drop { $0 == " " }
+            self = .badRequest(detail.isEmpty ? "The request is not valid" : String(detail))
+        default: return nil
+        }
+    }
+}

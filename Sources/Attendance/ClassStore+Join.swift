@@ -1,0 +1,102 @@
+import RedisClient
+
+extension ClassStore {
+    /// Longest accepted display name.
+    public static let maxNameCharacters = 100
+
+    /// A student joins a class by code, link or QR (the QR also checks in) and receives a student
+    /// token bound to the class. Rejoining is harmless: no second `joined` event, a fresh token.
+    ///
+    /// Not rate limited here: the caller limits attempts per address and per code with `rateLimit`
+    /// (PROTOCOL.md "Join code"), because only it knows the client address policy.
+    public func join(_ credential: JoinCredential, studentId: String, name: String?, address: String,
+                     completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
+        guard Identifier.isValid(studentId) else {
+            return completion(.failure(.badRequest("student_id must be 1–64 characters of A-Z a-z 0-9 _ . : -")))
+        }
+        let name = name ?? ""
+        guard Self.isCleanText(name, maxCharacters: Self.maxNameCharacters) else {
+            return completion(.failure(.badRequest("name must be at most \(Self.maxNameCharacters) characters without control characters")))
+        }
+        resolve(credential) { resolved in
+            switch resolved {
+            case .failure(let error):
+                completion(.failure(error))
+            case .success(let (classId, params, checkin)):
+                let now = self.clock()
+                let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : ""]
+                self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+                    completion(result.map { status, atMs, _ in
+                        let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
+                                                  exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
+                                                  cls: classId)
+                        return JoinResult(classId: classId, studentId: studentId, accessToken: self.signer.sign(claims),
+                                          status: status, atMs: atMs)
+                    })
+                }
+            }
+        }
+    }
+
+    /// The class a credential names, its facts, and whether joining also checks in.
+    private func resolve(_ credential: JoinCredential,
+                         completion: @escaping (Result<(String, ClassParams, Bool), AttendanceError>) -> Void) {
+        switch credential {
+        case .code(let code):
+            guard JoinCode.isWellFormed(code) else { return completion(.failure(.codeInvalid)) }
+            redis.send(["GET", Keys.code(code)]) { result in
+                switch result {
+                case .failure(let error):
+                    completion(.failure(AttendanceError(redis: error)))
+                case .success(let value):
+                    guard let classId = value.text, Identifier.isValid(classId) else {
+                        return completion(.failure(.codeInvalid))
+                    }
+                    self.params(classId) { completion($0.map { (classId, $0, false) }) }
+                }
+            }
+        case .linkToken(let token):
+            switch JoinLink.verify(token, key: qrKey, nowS: clock() / 1000) {
+            case .failure(.invalid):
+                completion(.failure(.badRequest("The join link is not valid")))
+            case .failure(.expired):
+                // A link expires when its class ends.
+                completion(.failure(.classClosed))
+            case .success(let classId):
+                params(classId) { completion($0.map { (classId, $0, false) }) }
+            }
+        case .qr(let qr):
+            guard let parsed = QRToken.parse(qr) else { return completion(.failure(.qrInvalid)) }
+            params(parsed.classId) { result in
+                switch result {
+                case .failure(.notFound):
+                    // A QR naming a class that does not exist cannot carry a valid MAC.
+                    completion(.failure(.qrInvalid))
+                case .failure(let error):
+                    completion(.failure(error))
+                case .success(let params):
+                    if let error = self.verifyQR(qr, classId: parsed.classId, params: params) {
+                        return completion(.failure(error))
+                    }
+                    completion(.success((parsed.classId, params, true)))
+                }
+            }
+        }
+    }
+
+    func verifyQR(_ qr: String, classId: String, params: ClassParams) -> AttendanceError? {
+        switch QRToken.verify(qr, classId: classId, periodS: params.qrPeriodS, nowMs: clock(), key: qrKey) {
+        case .ok: nil
+        case .expired: .qrExpired
+        case .invalid: .qrInvalid
+        }
+    }
+
+    /// `{status, at_ms, unchanged}` from the join and check-in scripts.
+    static func decodeStatusReply(_ value: RedisValue) -> (AttendanceStatus, Int64?, Bool)? {
+        guard let fields = value.array, fields.count == 3, let text = fields[0].text,
+              let status = AttendanceStatus(rawValue: text), let at = fields[1].int, let unchanged = fields[2].int
+        else { return nil }
+        return (status, at == 0 ? nil : at, unchanged == 1)
+    }
+}

@@ -1,0 +1,155 @@
+import EventLoop
+import Logging
+import RedisClient
+
+/// The domain's operations over Redis, shared by the hub and the REST sidecar. Bound to the loop of
+/// its RedisClient: call it on that loop only. Completions run on the loop; validation errors are
+/// reported synchronously, before the call returns.
+///
+/// Every write is one Lua script on one class's keys (see Scripts/); join codes and the auto-close
+/// index live outside a class's slot and are maintained around the scripts in an order that a crash
+/// at any point leaves repairable by `sweepExpiredClasses` or by key expiry.
+public final class ClassStore {
+    public let redis: RedisClient
+    public let signer: TokenSigner
+    let qrKey: [UInt8]
+    let logger: Logger
+    /// Wall-clock milliseconds; injectable so tests can place a check-in on a window edge.
+    let clock: () -> Int64
+
+    /// How long a student token outlives its class's end, so a student can still see the result.
+    public var studentTokenGraceS: Int64 = 3600
+    /// How long a join code outlives the class's planned end if nothing deletes it (a crashed sweep).
+    var codeExpiryMarginS = 900
+    /// Join codes are drawn at random; a collision with an open class draws again up to this often.
+    var codeAttempts = 20
+    /// Replaced in tests to force collisions.
+    var makeJoinCode: () -> String = JoinCode.random
+
+    /// Immutable facts of a class, cached so a check-in needs one round trip (the script) instead of
+    /// two. Bounded: cleared whole when full, which only costs a re-read.
+    var paramsCache: [String: ClassParams] = [:]
+    static let paramsCacheLimit = 10_000
+
+    struct ClassParams {
+        let teacherId: String
+        let qrPeriodS: Int
+        let allowCode: Bool
+        let code: String
+        let startMs: Int64
+        let closesAtMs: Int64
+    }
+
+    public init(redis: RedisClient, signer: TokenSigner, qrKey: [UInt8], logger: Logger,
+                clock: @escaping () -> Int64 = { EventLoop.wallClockMs() }) {
+        self.redis = redis
+        self.signer = signer
+        self.qrKey = qrKey
+        self.logger = logger
+        self.clock = clock
+    }
+
+    // MARK: - Shared helpers
+
+    /// The owner argument of the scripts: "" lets admins act on any class, a teacher's id must be
+    /// the class's teacher, nil (students) may not use teacher operations.
+    func ownerArgument(_ actor: Actor) -> String? {
+        switch actor.role {
+        case .admin: ""
+        case .teacher: actor.id
+        case .student: nil
+        }
+    }
+
+    /// Runs a script on a class's keys and maps its reply or error.
+    func runClassScript<T>(_ script: RedisScript, classId: String, args: [String],
+                           decode: @escaping (RedisValue) -> T?,
+                           completion: @escaping (Result<T, AttendanceError>) -> Void) {
+        redis.evalScript(script, keys: Keys.classKeys(classId), args: args) { [logger] result in
+            completion(Self.map(result, logger: logger, decode))
+        }
+    }
+
+    static func map<T>(_ result: Result<RedisValue, RedisError>, logger: Logger,
+                       _ decode: (RedisValue) -> T?) -> Result<T, AttendanceError> {
+        switch result {
+        case .success(let value):
+            if let decoded = decode(value) { return .success(decoded) }
+            logger.error("unexpected Redis reply", metadata: ["reply": "\(value)"])
+            return .failure(.unavailable)
+        case .failure(let error):
+            let mapped = AttendanceError(redis: error)
+            if mapped == .unavailable { logger.warning("Redis failed", metadata: ["error": "\(error)"]) }
+            return .failure(mapped)
+        }
+    }
+
+    /// The cached facts of a class, read from its meta hash on a miss; `.notFound` when it does not exist.
+    func params(_ classId: String, completion: @escaping (Result<ClassParams, AttendanceError>) -> Void) {
+        if let cached = paramsCache[classId] { return completion(.success(cached)) }
+        redis.send(["HMGET", Keys.meta(classId), "teacher_id", "qr_period_s", "allow_code", "code",
+                    "start_ms", "closes_at_ms"]) { [logger] result in
+            let mapped: Result<ClassParams?, AttendanceError> = Self.map(result, logger: logger) { value in
+                guard let fields = value.array, fields.count == 6 else { return nil }
+                guard let teacher = fields[0].text else { return .some(nil) }
+                guard let period = fields[1].int, let code = fields[3].text, let start = fields[4].int,
+                      let closes = fields[5].int
+                else { return nil }
+                return ClassParams(teacherId: teacher, qrPeriodS: Int(period), allowCode: fields[2].text == "1",
+                                   code: code, startMs: start, closesAtMs: closes)
+            }
+            switch mapped {
+            case .success(let params?):
+                if self.paramsCache.count >= Self.paramsCacheLimit { self.paramsCache.removeAll(keepingCapacity: true) }
+                self.paramsCache[classId] = params
+                completion(.success(params))
+            case .success(nil):
+                completion(.failure(AttendanceError.classNotFound))
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        }
+    }
+
+    /// Join codes and auto-close entries are cleanup, not state: when Redis refuses, the code expires
+    /// by itself and the sweep retries the close bookkeeping, so failures are only logged.
+    func releaseCode(_ code: String, classId: String) {
+        guard !code.isEmpty else { return }
+        redis.evalScript(Self.releaseCodeScript, keys: [Keys.code(code)], args: [classId]) { [logger] result in
+            if case .failure(let error) = result {
+                logger.warning("could not release join code", metadata: ["class_id": "\(classId)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Clean text for names and notes: no control characters, bounded length.
+    static func isCleanText(_ text: String, maxCharacters: Int) -> Bool {
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control { return false }
+            count += 1
+            if count > maxCharacters { return false }
+        }
+        return true
+    }
+
+    /// Client addresses go into the audit trail only; a bound keeps a hostile header from bloating it.
+    static func auditAddress(_ address: String) -> String { String(address.prefix(100)) }
+
+    // MARK: - Scripts (loaded once per server, then EVALSHA)
+
+    static let createScript = RedisScript(CreateClassScript.source)
+    static let joinScript = RedisScript(JoinScript.source)
+    static let checkinScript = RedisScript(CheckinScript.source)
+    static let overrideScript = RedisScript(OverrideScript.source)
+    static let bulkScript = RedisScript(BulkScript.source)
+    static let closeScript = RedisScript(CloseScript.source)
+    static let snapshotScript = RedisScript(ReadScripts.snapshot)
+    static let infoScript = RedisScript(ReadScripts.info)
+    static let eventsScript = RedisScript(ReadScripts.events)
+    static let rateLimitScript = RedisScript(UtilityScripts.rateLimit)
+    static let releaseCodeScript = RedisScript(UtilityScripts.releaseCode)
+}
+
+@available(*, unavailable)
+extension ClassStore: Sendable {}

@@ -1,0 +1,41 @@
+/// Redis key layout. Every key of a class carries the hash tag `{<class_id>}` so a class lives in one
+/// Redis Cluster slot and one Lua script may touch all of it. Class ids cannot contain braces
+/// (see `Identifier`), so the tag is always exactly the class id.
+///
+/// | key | type | what |
+/// |---|---|---|
+/// | `att:{cid}:meta` | hash | class fields, `state` (open/closed), `last_id` of the event stream |
+/// | `att:{cid}:roster` | set | student ids on the roster (empty: anyone with the code may join) |
+/// | `att:{cid}:students` | hash | student id → JSON record of every roster or joined student that has one |
+/// | `att:{cid}:known` | set | roster ∪ joined: who appears in snapshots and exports |
+/// | `att:{cid}:events` | stream | the class's events, field `e` = event JSON, `s` = student id or "" |
+/// | `att:{cid}:audit` | stream | who did what, when, from which address |
+/// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
+/// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
+/// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
+/// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window |
+public enum Keys {
+    static func prefix(_ classId: String) -> String { "att:{\(classId)}:" }
+
+    public static func meta(_ classId: String) -> String { prefix(classId) + "meta" }
+    public static func roster(_ classId: String) -> String { prefix(classId) + "roster" }
+    public static func students(_ classId: String) -> String { prefix(classId) + "students" }
+    public static func known(_ classId: String) -> String { prefix(classId) + "known" }
+    public static func events(_ classId: String) -> String { prefix(classId) + "events" }
+    public static func audit(_ classId: String) -> String { prefix(classId) + "audit" }
+    public static func live(_ classId: String) -> String { prefix(classId) + "live" }
+    public static func code(_ code: String) -> String { "att:code:" + code }
+    public static let closing = "att:closing"
+    public static func rateLimit(scope: String, key: String) -> String { "att:rl:\(scope):\(key)" }
+
+    /// The keys every class script receives, in this order (the Lua prelude names them).
+    static func classKeys(_ classId: String) -> [String] {
+        [meta(classId), roster(classId), students(classId), known(classId), events(classId), audit(classId)]
+    }
+}
+
+/// The pub/sub channel carrying a class's live events (the hub subscribes to it).
+public func liveChannel(_ classId: String) -> String { Keys.live(classId) }
+
+/// The stream holding a class's event log (the hub replays from it).
+public func eventsKey(_ classId: String) -> String { Keys.events(classId) }

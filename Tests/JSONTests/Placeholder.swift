@@ -1,2 +1,0 @@
-import XCTest
-final class JSONPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
