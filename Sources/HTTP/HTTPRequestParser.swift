@@ -16,6 +16,8 @@
 public struct HTTPRequestParser {
     public let limits: HTTPLimits
 
+    static let initialBodyCapacity = 64 * 1024
+
     private enum Phase {
         case head
         case fixedBody(HTTPRequest, remaining: Int)
@@ -28,6 +30,8 @@ public struct HTTPRequestParser {
     private var headBuffer: [UInt8] = []
     private var body: [UInt8] = []
     private var chunked = ChunkedDecoder()
+    /// Set when a head with `Expect: 100-continue` was accepted and its body has not arrived yet.
+    private var continueRequested = false
 
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -38,6 +42,13 @@ public struct HTTPRequestParser {
     public var hasPartialRequest: Bool {
         if case .head = phase { return scanner.byteCount > 0 }
         return true
+    }
+
+    /// True once per request whose head asked `Expect: 100-continue`, was accepted (limits included),
+    /// and whose body is still to come: the server then sends `100 Continue` so the client sends it.
+    mutating func takeContinueRequest() -> Bool {
+        defer { continueRequested = false }
+        return continueRequested
     }
 
     /// Consumes bytes up to the end of the next complete request. Returns how many bytes were consumed
@@ -91,11 +102,15 @@ public struct HTTPRequestParser {
                     phase = .chunkedBody(request)
                 } else if let length = framing.contentLength, length > 0 {
                     if length > limits.maxBodyBytes { throw .bodyTooLarge }
-                    body.reserveCapacity(length)
+                    // Reserve only what a first read could bring: a head that promises a large body and
+                    // sends nothing must not pin that much memory.
+                    body.reserveCapacity(min(length, Self.initialBodyCapacity))
                     phase = .fixedBody(request, remaining: length)
                 } else {
                     return (i, request)
                 }
+                continueRequested = request.version == .http1_1
+                    && request.headers.containsToken("100-continue", for: "expect")
 
             case .fixedBody(let request, let remaining):
                 guard i < input.count else { return (i, nil) }
@@ -122,6 +137,7 @@ public struct HTTPRequestParser {
         request.body = body
         body = []
         phase = .head
+        continueRequested = false
         return request
     }
 

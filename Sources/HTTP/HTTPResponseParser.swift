@@ -104,7 +104,7 @@ public struct HTTPResponseParser {
                 } else if let length = framing.contentLength {
                     if length > limits.maxBodyBytes { throw .bodyTooLarge }
                     if length == 0 { return (i, response) }
-                    body.reserveCapacity(length)
+                    body.reserveCapacity(min(length, HTTPRequestParser.initialBodyCapacity))
                     phase = .fixedBody(response, remaining: length)
                 } else {
                     phase = .untilClose(response)

@@ -19,6 +19,10 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     /// goes out, so a pipelining client cannot make the server buffer without bound.
     static let pendingLimit = 64 * 1024
 
+    /// Interim answer to `Expect: 100-continue` (curl sends it for bodies over 1 KiB and otherwise
+    /// waits a second before sending the body).
+    static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
     let server: HTTPServer
     let connection: TCPConnection
     let peerAddress: SocketAddress?
@@ -81,6 +85,9 @@ final class HTTPServerConnection: TCPConnectionDelegate {
                 return
             }
             offset += step.consumed
+            if parser.takeContinueRequest() {
+                connection.write(Self.continueResponse)
+            }
             if let request = step.request {
                 requestStartMs = nil
                 dispatch(request, leftover: UnsafeRawBufferPointer(rebasing: input[offset...]))
@@ -117,11 +124,17 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     }
 
     private func dispatch(_ request: HTTPRequest, leftover: UnsafeRawBufferPointer) {
-        if let upgradeHandler = server.upgradeHandler, request.headers.contains("upgrade"),
-           upgradeHandler(request, connection, Array(leftover)) {
-            phase = .upgraded
-            server.connectionWasUpgraded(self)
-            return
+        if let upgradeHandler = server.upgradeHandler, request.headers.contains("upgrade") {
+            // The new owner gets a reading socket even if a full pipeline buffer had paused it.
+            if readingPaused {
+                readingPaused = false
+                connection.startReading()
+            }
+            if upgradeHandler(request, connection, Array(leftover)) {
+                phase = .upgraded
+                server.connectionWasUpgraded(self)
+                return
+            }
         }
         serial &+= 1
         phase = .responding
