@@ -18,12 +18,12 @@ public struct HTTPResponse: Sendable {
     }
 
     /// `application/json` with the given body bytes.
-    public static func json(_ status: Int = 200, _ body: [UInt8]) -> HTTPResponse {
+    public static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
     }
 
     /// `text/plain; charset=utf-8`.
-    public static func text(_ status: Int = 200, _ text: String) -> HTTPResponse {
+    public static func text(_ status: Int, _ text: String) -> HTTPResponse {
         HTTPResponse(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(text.utf8))
     }
 

@@ -56,7 +56,8 @@ public final class HTTPServer {
 
         let timer = Timer(loop: loop)
         timer.unref()
-        timer.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) {
+        let interval = max(configuration.sweepIntervalMs, 1)
+        timer.start(timeoutMs: interval, repeatMs: interval) {
             self.sweep()
         }
         sweepTimer = timer

@@ -52,6 +52,21 @@ final class HTTPServerTests: XCTestCase {
         shutDown(server, [client])
     }
 
+    func testReusePortLetsTwoServersShareAnAddress() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.reusePort = true
+        let first = try echoServer(configuration)
+        let second = try HTTPServer(loop: loop, address: first.address, configuration: configuration) { _, responder in
+            responder.send(.text(200, "second"))
+        }
+        XCTAssertEqual(second.address.port, first.address.port)
+        let client = try XCTUnwrap(connectClient(loop, to: first.address))
+        XCTAssertEqual(try XCTUnwrap(roundTrip(loop, client, "GET", "/")).get().status, 200)
+        client.close()
+        shutDown(first)
+        shutDown(second)
+    }
+
     func testPipelinedResponsesKeepRequestOrderWhenTheFirstIsAnsweredLater() throws {
         var held: HTTPResponder?
         var seen: [String] = []
