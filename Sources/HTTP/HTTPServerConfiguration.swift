@@ -1,0 +1,25 @@
+/// How an HTTPServer listens, bounds requests and times out slow or idle clients.
+public struct HTTPServerConfiguration: Sendable {
+    public var limits: HTTPLimits
+    /// A request (head and body) must arrive within this time of its first byte, and the first request
+    /// within this time of the accept; otherwise 408 and close. Defeats slowloris without a timer per
+    /// connection: one sweep per server checks every connection.
+    public var headerTimeoutMs: UInt64
+    /// A keep-alive connection with no request in progress is closed after this long, silently.
+    public var idleTimeoutMs: UInt64
+    /// How often the sweep runs; timeouts are therefore enforced within this granularity.
+    public var sweepIntervalMs: UInt64
+    /// Lets several loops (one per worker thread) listen on the same address.
+    public var reusePort: Bool
+    public var backlog: Int32
+
+    public init(limits: HTTPLimits = HTTPLimits(), headerTimeoutMs: UInt64 = 10_000, idleTimeoutMs: UInt64 = 60_000,
+                sweepIntervalMs: UInt64 = 1_000, reusePort: Bool = false, backlog: Int32 = 4096) {
+        self.limits = limits
+        self.headerTimeoutMs = headerTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+        self.sweepIntervalMs = sweepIntervalMs
+        self.reusePort = reusePort
+        self.backlog = backlog
+    }
+}
