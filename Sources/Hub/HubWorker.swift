@@ -34,7 +34,7 @@ final class HubWorker {
         self.logger = logger
         redis = RedisClient(loop: loop, configuration: configuration.redis, logger: logger)
         subscriber = RedisSubscriber(loop: loop, configuration: configuration.redis, logger: logger)
-        store = ClassStore(loop: loop, redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
+        store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
     }
 
     /// Starts listening and connecting; `run()` then serves until shutdown.
@@ -191,7 +191,7 @@ final class HubWorker {
     }
 
     private func replayRoom(_ room: Room, after offset: EventOffset) {
-        store.events(actor: .system, classId: room.classId, since: offset, limit: 500) { [weak self, weak room] result in
+        store.events(classId: room.classId, since: offset, limit: 500, actor: .system) { [weak self, weak room] result in
             guard let self, let room else { return }
             switch result {
             case .success(let page):
@@ -245,7 +245,7 @@ final class HubWorker {
     private func sendSnapshot(_ subscription: Subscription, id: JSONValue?) {
         let session = subscription.session
         let classId = subscription.room.classId
-        store.snapshot(actor: session.actor, classId: classId) { [weak self] result in
+        store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
             guard let self, session.subscriptions[classId] === subscription else { return }
             switch result {
             case .success(let snapshot):
@@ -265,7 +265,7 @@ final class HubWorker {
     private func replay(_ subscription: Subscription, after offset: EventOffset, id: JSONValue?, first: Bool) {
         let session = subscription.session
         let classId = subscription.room.classId
-        store.events(actor: session.actor, classId: classId, since: offset, limit: 500) { [weak self] result in
+        store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
             guard let self, session.subscriptions[classId] === subscription else { return }
             switch result {
             case .success(let page):
@@ -322,7 +322,7 @@ final class HubWorker {
             return
         }
         let proof: CheckinProof = qr.map { .qr($0) } ?? .code(code ?? "")
-        store.checkin(actor: session.actor, classId: classId, proof: proof, address: session.address) { [weak self] result in
+        store.checkin(classId: classId, actor: session.actor, proof: proof, address: session.address) { [weak self] result in
             guard let self, session.connection.isOpen else { return }
             switch result {
             case .success(let checkin):
@@ -344,7 +344,7 @@ final class HubWorker {
             sendCurrentQR(room, to: subscription)
             return
         }
-        store.classInfo(actor: .system, classId: room.classId) { [weak self, weak room] result in
+        store.classInfo(classId: room.classId, actor: .system) { [weak self, weak room] result in
             guard let self, let room, self.rooms[room.classId] === room, room.qrTimer == nil,
                   case .success(let info) = result, info.isOpen, room.teacherCount > 0 else { return }
             room.qrPeriodS = info.qrPeriodS

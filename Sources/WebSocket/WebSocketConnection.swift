@@ -1,0 +1,229 @@
+import EventLoop
+
+/// The server side of one WebSocket, over a TCP connection whose HTTP upgrade was answered with
+/// `WebSocketHandshake.responseBytes(accept:)`. Bound to one loop.
+///
+/// Closing: `close(code:reason:)` sends a close frame and waits for the peer's; then the TCP connection
+/// is shut down (FIN after the last queued byte, RFC 6455 §7.1.1 has the server close first). No timer
+/// is armed per connection: every closing state sets `closeDeadlineMs`, and the owner's periodic sweep
+/// calls `abortIfCloseDeadlinePassed(nowMs:)` so a peer that never answers (or never reads) is dropped.
+///
+/// Backpressure: after each send, if the bytes the kernel did not take (`TCPConnection.queuedBytes`)
+/// exceed `maxQueuedBytes`, the connection is dropped at once with 1013 "slow consumer". (Writes made
+/// while the connection's own read callback runs are corked by the loop and counted from the next send.)
+public final class WebSocketConnection: TCPConnectionDelegate {
+    enum State: UInt8 {
+        case open
+        /// Our close frame is out; waiting for the peer's.
+        case closeSent
+        /// Close frames exchanged, or the connection failed: the TCP shutdown is under way.
+        case closing
+        case closed
+    }
+
+    /// Default `maxQueuedBytes`: about 16 large (64 KiB) events, far more than a reading client lags.
+    public static let defaultMaxQueuedBytes = 1 << 20
+    /// Default `closeTimeoutMs`: long enough for a slow mobile peer to answer a close frame.
+    public static let defaultCloseTimeoutMs: UInt32 = 5000
+
+    public let tcp: TCPConnection
+    unowned let loop: EventLoop
+    let scratch: WebSocketScratch
+    /// Retained until `didClose` has been called, then released.
+    public var delegate: WebSocketConnectionDelegate?
+    var parser: WebSocketFrameParser
+    /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
+    public private(set) var lastReceivedMs: UInt64 = 0
+    /// Loop time after which a closing connection should be dropped; 0 while open.
+    public private(set) var closeDeadlineMs: UInt64 = 0
+    public var maxQueuedBytes = WebSocketConnection.defaultMaxQueuedBytes
+    var closeReason = ""
+    /// 0 until a close frame was sent or received.
+    var closeCode: UInt16 = 0
+    public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
+    /// Pings sent by `sendPing()` since the peer last sent anything.
+    public private(set) var unansweredPings: UInt8 = 0
+    var state = State.open
+
+    /// `scratch` is the loop's shared unmasking buffer (one per loop, not per connection).
+    public init(connection: TCPConnection, loop: EventLoop, scratch: WebSocketScratch,
+                maxMessageSize: Int = 64 * 1024, delegate: WebSocketConnectionDelegate?) {
+        tcp = connection
+        self.loop = loop
+        self.scratch = scratch
+        self.delegate = delegate
+        parser = WebSocketFrameParser(role: .server, maxMessageSize: maxMessageSize)
+    }
+
+    /// Takes over the TCP connection's reads. `leftover` are bytes that arrived after the upgrade
+    /// request in the same read; they are parsed first.
+    public func start(leftover: [UInt8] = []) {
+        lastReceivedMs = loop.nowMs
+        tcp.delegate = self
+        if !leftover.isEmpty { leftover.withUnsafeBytes { process($0) } }
+        tcp.startReading()
+    }
+
+    public var isOpen: Bool { state == .open }
+
+    // MARK: sending
+
+    /// Sends one text frame (the caller vouches for valid UTF-8).
+    public func sendText(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .open else { return }
+        writeFrame(.text, bytes)
+        checkBackpressure()
+    }
+
+    public func sendText(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { sendText($0) }
+    }
+
+    /// Sends a frame built once by `WebSocketFrameEncoder` and shared by every receiver.
+    public func send(frame: ByteBuffer) {
+        guard state == .open else { return }
+        tcp.write(frame)
+        checkBackpressure()
+    }
+
+    /// Sends an empty ping and counts it in `unansweredPings` until the peer sends anything.
+    public func sendPing() {
+        guard state == .open else { return }
+        writeFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
+        if unansweredPings < .max { unansweredPings += 1 }
+        checkBackpressure()
+    }
+
+    // MARK: closing
+
+    /// Starts the closing handshake. Messages that arrive before the peer's close frame are dropped.
+    public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
+        guard state == .open else { return }
+        closeCode = code
+        closeReason = reason
+        writeClose(code: code, reason: reason)
+        state = .closeSent
+        armDeadline()
+    }
+
+    /// Drops the TCP connection now, without a closing handshake (for a peer that stopped answering).
+    /// `didClose` reports `code` unless a close frame was already exchanged.
+    public func abort(code: UInt16 = WebSocketCloseCode.abnormal, reason: String = "") {
+        guard state != .closed else { return }
+        if closeCode == 0 { closeCode = code; closeReason = reason }
+        state = .closed
+        tcp.close()
+    }
+
+    /// For the owner's sweep: drops a closing connection whose peer did not finish in time.
+    @discardableResult
+    public func abortIfCloseDeadlinePassed(nowMs: UInt64) -> Bool {
+        guard closeDeadlineMs != 0, nowMs >= closeDeadlineMs, state != .closed else { return false }
+        abort()
+        return true
+    }
+
+    // MARK: TCPConnectionDelegate
+
+    public func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
+        lastReceivedMs = loop.nowMs
+        unansweredPings = 0
+        process(bytes)
+    }
+
+    public func connectionDidClose(_ connection: TCPConnection, error: UVError?) {
+        state = .closed
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.didClose(self, code: closeCode == 0 ? WebSocketCloseCode.abnormal : closeCode, reason: closeReason)
+    }
+
+    // MARK: internals
+
+    private func process(_ bytes: UnsafeRawBufferPointer) {
+        var input = bytes
+        while state == .open || state == .closeSent {
+            let event: WebSocketEvent?
+            do {
+                event = try parser.next(&input, scratch: scratch)
+            } catch {
+                fail(error)
+                return
+            }
+            guard let event else { return }
+            handle(event)
+        }
+    }
+
+    /// Must not touch `parser`: the event may borrow its buffer.
+    private func handle(_ event: WebSocketEvent) {
+        switch event {
+        case .text(let bytes):
+            if state == .open { delegate?.didReceiveText(self, bytes) }
+        case .binary(let bytes):
+            if state == .open { delegate?.didReceiveBinary(self, bytes) }
+        case .ping(let bytes):
+            if state == .open { writeFrame(.pong, bytes) }
+        case .pong:
+            break
+        case .close(let code, let reason):
+            if state == .open {
+                // The peer began: echo its code (§5.5.1), then close our side.
+                closeCode = code ?? WebSocketCloseCode.noStatus
+                closeReason = reason
+                if let code {
+                    writeClose(code: code, reason: "")
+                } else {
+                    writeFrame(.close, UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+            }
+            state = .closing
+            armDeadline()
+            tcp.shutdown()
+        }
+    }
+
+    /// Fails the connection: the mapped close frame, then shutdown; a slow consumer is dropped at once.
+    private func fail(_ error: WebSocketError) {
+        guard state == .open || state == .closeSent else { return }
+        if state == .open {
+            closeCode = error.closeCode
+            closeReason = error.closeReason
+        }
+        if error == .slowConsumer {
+            // A close frame cannot overtake the bytes already queued (TCP is one ordered stream), and
+            // waiting for them is what a slow consumer makes us do: drop the queue and the connection.
+            abort()
+            return
+        }
+        if state == .open { writeClose(code: error.closeCode, reason: error.closeReason) }
+        state = .closing
+        armDeadline()
+        tcp.shutdown()
+    }
+
+    private func checkBackpressure() {
+        if tcp.queuedBytes > maxQueuedBytes { fail(.slowConsumer) }
+    }
+
+    private func armDeadline() {
+        if closeDeadlineMs == 0 { closeDeadlineMs = loop.nowMs + UInt64(closeTimeoutMs) }
+    }
+
+    private func writeClose(code: UInt16, reason: String) {
+        WebSocketFrameEncoder.withClosePayload(code: code, reason: reason) { writeFrame(.close, $0) }
+    }
+
+    /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;
+    /// the connection copies only what the kernel does not take.
+    private func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        let size = WebSocketFrameEncoder.frameSize(payloadCount: payload.count, masked: false)
+        withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) { buffer in
+            WebSocketFrameEncoder.encode(opcode: opcode, payload: payload, into: buffer)
+            tcp.write(UnsafeRawBufferPointer(buffer))
+        }
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketConnection: Sendable {}

@@ -1,2 +1,0 @@
-import XCTest
-final class WebSocketPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
