@@ -18,7 +18,7 @@ public final class HTTPServer {
     let upgradeHandler: UpgradeHandler?
     let logger: Logger?
     private var listener: TCPServer?
-    private var sweepTimer: Timer?
+    private var sweepTimer: LoopTimer?
     private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
 
     /// The bound address (with the real port when listening on port 0).
@@ -54,7 +54,7 @@ public final class HTTPServer {
         // The listener's closure holds the server until `close()` drops it (TCPServer.close releases it).
         acceptHook = { self.accept($0) }
 
-        let timer = Timer(loop: loop)
+        let timer = LoopTimer(loop: loop)
         timer.unref()
         let interval = max(configuration.sweepIntervalMs, 1)
         timer.start(timeoutMs: interval, repeatMs: interval) {

@@ -20,7 +20,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
     var handshake: WebSocketHandshakeResponseParser?
     var completion: ((Result<WebSocketClient, WebSocketClientError>) -> Void)?
     var parser: WebSocketFrameParser
-    var closeTimer: Timer?
+    var closeTimer: LoopTimer?
     var closeReason = ""
     var closeCode: UInt16 = 0
     var random: UInt64
@@ -215,7 +215,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
 
     private func armCloseTimer() {
         guard closeTimer == nil else { return }
-        let timer = Timer(loop: loop)
+        let timer = LoopTimer(loop: loop)
         closeTimer = timer
         timer.start(timeoutMs: Self.closeTimeoutMs) { [unowned self] in
             self.disconnect()
