@@ -5,6 +5,7 @@ import JSON
 import Logging
 import RedisClient
 import WebSocket
+import Glibc
 
 /// One event loop of the hub: its listening socket (shared with the other workers through
 /// SO_REUSEPORT), its Redis connections, its rooms and its sessions. Nothing here is shared
@@ -44,22 +45,23 @@ final class HubWorker {
         redis.connect()
         subscriber.connect()
 
-        var router = Router()
-        router.add(.GET, "/healthz") { [unowned self] _, _, responder in self.health(responder) }
-        router.add(.GET, "/metrics") { [unowned self] _, _, responder in
+        let router = Router()
+        router.add("GET", "/healthz") { [unowned self] _, _, responder in self.health(responder) }
+        router.add("GET", "/metrics") { [unowned self] _, _, responder in
             responder.send(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                         body: Array(self.metrics.prometheusText().utf8)))
         }
-        router.add(.GET, "/ws") { _, _, responder in
+        router.add("GET", "/ws") { _, _, responder in
             // Reached only when the request was not an upgrade.
-            responder.send(.error(status: 426, code: "bad_request", message: "GET /ws needs a WebSocket upgrade",
-                                  headers: [("Sec-WebSocket-Version", "13")]))
+            responder.send(HTTPResponse.error(426, code: "bad_request", message: "GET /ws needs a WebSocket upgrade")
+                .adding("Sec-WebSocket-Version", "13"))
         }
-        server = try HTTPServer(loop: loop, address: configuration.listen, reusePort: configuration.workers > 1,
-                                logger: logger, handler: router.handler,
+        var http = HTTPServerConfiguration()
+        http.reusePort = configuration.workers > 1
+        server = try HTTPServer(loop: loop, address: configuration.listen, configuration: http, logger: logger,
                                 upgradeHandler: { [unowned self] request, connection, leftover in
                                     self.upgrade(request, connection: connection, leftover: leftover)
-                                })
+                                }, handler: { router.handle($0, $1) })
 
         let sweep = LoopTimer(loop: loop)
         sweep.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) { [unowned self] in self.sweep() }
@@ -89,11 +91,12 @@ final class HubWorker {
     private func upgrade(_ request: HTTPRequest, connection: TCPConnection, leftover: [UInt8]) -> Bool {
         guard request.path == "/ws" else { return false }
         if isShuttingDown {
-            connection.write(HTTPResponse.error(status: 503, code: "unavailable", message: "the hub is shutting down").serialize())
+            connection.write(HTTPResponse.error(503, code: "unavailable", message: "the hub is shutting down").serialize())
             connection.shutdown()
             return true
         }
-        switch WebSocketHandshake.validateServerRequest(method: request.method, header: { request.headers[$0] }) {
+        let headers = request.headers
+        switch WebSocketHandshake.validateServerRequest(method: request.method, header: { headers[$0] }) {
         case .failure(let error):
             connection.write(WebSocketHandshake.rejectionBytes(for: error))
             connection.shutdown()
@@ -104,7 +107,7 @@ final class HubWorker {
         let websocket = WebSocketConnection(connection: connection, loop: loop, scratch: scratch, delegate: nil)
         websocket.maxQueuedBytes = configuration.maxQueuedBytes
         // Browsers cannot set headers on a WebSocket, so the token comes in the query (PROTOCOL.md).
-        let token = request.query["access_token"] ?? ""
+        let token = request.query("access_token") ?? ""
         switch configuration.signer.verify(token, nowS: EventLoop.wallClockMs() / 1000) {
         case .failure(let error):
             metrics.authFailures.add(1, ordering: .relaxed)

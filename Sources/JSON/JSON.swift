@@ -20,13 +20,17 @@ public enum JSON {
         guard let base = bytes.baseAddress, bytes.count > 0 else {
             throw JSONError(offset: 0, reason: JSONError.unexpectedEnd)
         }
-        var parser = JSONParser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         // One slot per open container; a document cannot nest deeper than it has bytes, which bounds
         // the allocation whatever maxDepth says. Small enough to live on the stack by default.
         let frameCapacity = max(0, min(maxDepth, bytes.count))
         return try withUnsafeTemporaryAllocation(of: Int.self, capacity: frameCapacity) {
             (frames) throws(JSONError) -> JSONValue in
-            try parser.parseDocument(frames: frames, maxDepth: maxDepth)
+            // Room for the members of a typical message without touching the heap.
+            try withUnsafeTemporaryAllocation(of: JSONObject.Element.self, capacity: 16) {
+                (scratch) throws(JSONError) -> JSONValue in
+                var parser = JSONParser(base: base.assumingMemoryBound(to: UInt8.self), count: bytes.count, scratch: scratch)
+                return try parser.parseDocument(frames: frames, maxDepth: maxDepth)
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 ///
 /// Keys are unique; setting an existing key replaces its value in place (so a parsed document with
 /// duplicate keys keeps the position of the first and the value of the last). Objects with up to
-/// `linearScanLimit` members are a plain array searched linearly, which for the 2–5 member
+/// 16 members are a plain array searched linearly, which for the 2–5 member
 /// messages on the hub's hot path is cheaper than hashing; larger ones also keep a key → position
 /// index. Two objects are equal when they have the same members, whatever their order.
 public struct JSONObject: Equatable, Sendable, Sequence {
@@ -22,33 +22,31 @@ public struct JSONObject: Equatable, Sendable, Sequence {
         for (key, value) in pairs { self[key] = value }
     }
 
-    /// The parser's constructor: one exact-size allocation, duplicates resolved as "last wins".
-    init(uniquing members: ArraySlice<Element>) {
-        var pairs: [Element] = []
-        pairs.reserveCapacity(members.count)
-        if members.count <= Self.linearScanLimit {
-            next: for member in members {
-                for i in pairs.indices where pairs[i].key == member.key {
-                    pairs[i].value = member.value
-                    continue next
-                }
-                pairs.append(member)
-            }
-            self.pairs = pairs
-            self.index = nil
-        } else {
-            var index = [String: Int](minimumCapacity: members.count)
-            for member in members {
-                if let i = index[member.key] {
-                    pairs[i].value = member.value
-                } else {
-                    index[member.key] = pairs.count
-                    pairs.append(member)
-                }
-            }
-            self.pairs = pairs
-            self.index = pairs.count > Self.linearScanLimit ? index : nil
+    /// The parser's constructor: takes ownership of `count` initialized members at `members` (leaving
+    /// that memory uninitialized) with one exactly sized allocation; duplicates resolve as "last wins".
+    init(moving members: UnsafeMutablePointer<Element>, count: Int) {
+        // reserveCapacity + append specializes fully; Array(unsafeUninitializedCapacity:) was seen
+        // looking up generic metadata on every call.
+        pairs = []
+        pairs.reserveCapacity(count)
+        index = nil
+        if count <= Self.linearScanLimit && !Self.hasDuplicateKeys(members, count: count) {
+            for i in 0..<count { pairs.append((members + i).move()) }
+            return
         }
+        for i in 0..<count {
+            let member = (members + i).move()
+            self[member.key] = member.value
+        }
+    }
+
+    private static func hasDuplicateKeys(_ members: UnsafeMutablePointer<Element>, count: Int) -> Bool {
+        var i = 1
+        while i < count {
+            for j in 0..<i where members[i].key == members[j].key { return true }
+            i += 1
+        }
+        return false
     }
 
     /// The value for `key`; assigning nil removes the member.

@@ -2,20 +2,41 @@
 /// recursion, so that nesting depth is bounded by `maxDepth` alone and never by the thread's stack.
 ///
 /// Members of the open containers accumulate on one scratch stack shared by the whole parse; when a
-/// container closes its members are moved into one exactly sized array. A message therefore costs
-/// one allocation per container plus the scratch stack, instead of repeated array regrowth.
-struct JSONParser {
+/// container closes its members are moved (not copied: no reference counting) into one exactly
+/// sized array. The scratch stack starts in caller-provided memory, on the stack for a small
+/// message, and moves to the heap only when a document holds more open members than that.
+struct JSONParser: ~Copyable {
     let base: UnsafePointer<UInt8>
     let end: Int
     var position = 0
 
-    /// Members of the open containers, innermost last. Array elements carry an empty key. Each open
-    /// container is preceded by a placeholder member holding the key it will be stored under.
-    private var scratch: [JSONObject.Element] = []
+    /// Members of the open containers, innermost last; `scratchCount` of them are initialized. Array
+    /// elements carry an empty key. Each open container is preceded by a placeholder member holding
+    /// the key its value will be stored under.
+    private var scratch: UnsafeMutablePointer<JSONObject.Element>
+    private var scratchCount = 0
+    private var scratchCapacity: Int
+    /// Whether `scratch` was allocated here (and must be freed here) rather than lent by the caller.
+    private var scratchIsOwned = false
 
-    init(base: UnsafePointer<UInt8>, count: Int) {
+    /// - Parameter scratch: uninitialized memory for the first members; it must outlive the parser.
+    init(base: UnsafePointer<UInt8>, count: Int, scratch: UnsafeMutableBufferPointer<JSONObject.Element>) {
         self.base = base
         self.end = count
+        if let start = scratch.baseAddress, scratch.count > 0 {
+            self.scratch = start
+            self.scratchCapacity = scratch.count
+        } else {
+            self.scratch = .allocate(capacity: 16)
+            self.scratchCapacity = 16
+            self.scratchIsOwned = true
+        }
+    }
+
+    deinit {
+        // Members still open when the parse failed.
+        scratch.deinitialize(count: scratchCount)
+        if scratchIsOwned { scratch.deallocate() }
     }
 
     /// Parses the whole input as one value followed only by whitespace.
@@ -41,9 +62,8 @@ struct JSONParser {
                     value = isObject ? .object(JSONObject()) : .array([])
                     break
                 }
-                if scratch.capacity == 0 { scratch.reserveCapacity(16) }
-                scratch.append((key, .null))
-                frames[depth] = scratch.count << 1 | (isObject ? 1 : 0)
+                push(key, .null)
+                frames[depth] = scratchCount << 1 | (isObject ? 1 : 0)
                 depth += 1
                 key = isObject ? try parseKey() : ""
                 continue nextValue
@@ -66,7 +86,7 @@ struct JSONParser {
 
             // A value is complete: store it in its container, then close every container that ends
             // right after it, until a comma asks for the next value or the document is done.
-            if depth > 0 { scratch.append((key, value)) }
+            if depth > 0 { push(key, value) }
             while depth > 0 {
                 skipWhitespace()
                 guard position < end else { throw error(JSONError.unexpectedEnd) }
@@ -105,15 +125,33 @@ struct JSONParser {
         }
     }
 
+    @inline(__always)
+    private mutating func push(_ key: String, _ value: JSONValue) {
+        if scratchCount == scratchCapacity { growScratch() }
+        (scratch + scratchCount).initialize(to: (key, value))
+        scratchCount += 1
+    }
+
+    private mutating func growScratch() {
+        let capacity = scratchCapacity * 2
+        let grown = UnsafeMutablePointer<JSONObject.Element>.allocate(capacity: capacity)
+        grown.moveInitialize(from: scratch, count: scratchCount)
+        if scratchIsOwned { scratch.deallocate() }
+        scratch = grown
+        scratchCapacity = capacity
+        scratchIsOwned = true
+    }
+
     /// Moves the members of the container that starts at `start` off the scratch stack into its value.
-    /// A function of its own so that the slice of `scratch` is gone before the stack shrinks: a live
-    /// slice would make `removeSubrange` copy the whole stack, quadratic in the nesting depth.
     private mutating func closeContainer(membersFrom start: Int, isObject: Bool) -> JSONValue {
-        let container: JSONValue = isObject
-            ? .object(JSONObject(uniquing: scratch[start...]))
-            : .array(scratch[start...].map(\.value))
-        scratch.removeSubrange(start...)
-        return container
+        let count = scratchCount - start
+        let members = scratch + start
+        scratchCount = start
+        if isObject { return .object(JSONObject(moving: members, count: count)) }
+        var elements: [JSONValue] = []
+        elements.reserveCapacity(count)
+        for i in 0..<count { elements.append((members + i).move().value) }
+        return .array(elements)
     }
 
     /// Reads `"key"` and the colon after it, leaving the position at the member's value.

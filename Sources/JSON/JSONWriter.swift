@@ -60,8 +60,8 @@ public struct JSONWriter: Sendable {
         appendEscaped(s)
     }
 
-    /// Writes `bytes` as a string. They should be UTF-8; any malformed sequence is written as U+FFFD,
-    /// so the output stays valid UTF-8 whatever the input.
+    /// Writes `bytes` as a string. They should be UTF-8; each byte that does not begin a well-formed
+    /// sequence is written as U+FFFD, so the output stays valid UTF-8 whatever the input.
     public mutating func string(bytes: UnsafeRawBufferPointer) {
         separate()
         guard let base = bytes.baseAddress else {

@@ -87,6 +87,12 @@ struct HubCommand: ParsableCommand {
     @Option(help: "Event loops, one per core (env ATTENDANCE_HUB_WORKERS, config `hub.workers`; default 1).")
     var workers: Int?
 
+    @Option(help: "Close a client with 1013 when this many bytes wait in its send queue (default 1 MiB).")
+    var maxQueuedBytes: Int?
+
+    @Option(help: "Ping clients idle this long, drop those missing two pings (default 25000).")
+    var pingIntervalMs: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -98,8 +104,17 @@ struct HubCommand: ParsableCommand {
         let workerText = settings.value(flag: workers.map(String.init), env: "ATTENDANCE_HUB_WORKERS", key: "hub.workers", default: "1")!
         guard let workerCount = Int(workerText), (1...256).contains(workerCount) else { throw ValidationError("workers must be 1-256") }
         let (signer, qrKey) = try common.secrets(settings, logger: logger)
-        let configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
+        var configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
                                              workers: workerCount, signer: signer, qrKey: qrKey)
+        if let maxQueuedBytes {
+            guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
+            configuration.maxQueuedBytes = maxQueuedBytes
+        }
+        if let pingIntervalMs {
+            guard pingIntervalMs >= 50 else { throw ValidationError("--ping-interval-ms must be at least 50") }
+            configuration.pingIntervalMs = UInt64(pingIntervalMs)
+            configuration.sweepIntervalMs = min(configuration.sweepIntervalMs, UInt64(pingIntervalMs) / 4)
+        }
         try Hub.run(configuration, logger: logger)
     }
 }

@@ -49,3 +49,12 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Parses from a heap block exactly `bytes.count` long, so that under AddressSanitizer
+/// (`swift test --sanitize=address`) a read even one byte past the input is reported.
+func parseExactBuffer(_ bytes: [UInt8], maxDepth: Int = JSON.defaultMaxDepth) throws(JSONError) -> JSONValue {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+    defer { buffer.deallocate() }
+    buffer.copyBytes(from: bytes)
+    return try JSON.parse(UnsafeRawBufferPointer(buffer), maxDepth: maxDepth)
+}

@@ -1,0 +1,131 @@
+import Attendance
+import EventLoop
+import JSON
+import TestSupport
+import WebSocket
+import XCTest
+
+final class CheckinAndResumeTests: HubTestCase {
+    private func currentQR(_ created: CreatedClass) -> String {
+        QRToken.current(classId: created.classId, periodS: created.qrPeriodS, nowMs: EventLoop.wallClockMs(), key: qrKey).qr
+    }
+
+    /// A student checks in over the WebSocket: ack to the student, `checked_in` to the dashboard,
+    /// and a repeat returns the first result without a second event.
+    func testCheckinAckAndDashboardEventIdempotent() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let s1 = try join(created, student: "s1")
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        subscribe(dashboard, created.classId)
+        let phone = connected(hub, token: s1.accessToken)
+        phone.send(["type": "checkin", "class_id": created.classId, "qr": currentQR(created), "id": "a"])
+        XCTAssertTrue(runLoop(loop) { phone.messages(type: "ack").count == 1 })
+        let ack = phone.messages(type: "ack")[0]
+        XCTAssertEqual(ack["status"]?.string, "present")
+        XCTAssertEqual(ack["id"]?.string, "a")
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "checked_in").count == 1 })
+        let event = dashboard.messages(type: "event", event: "checked_in")[0]
+        XCTAssertEqual(event["student_id"]?.string, "s1")
+        XCTAssertEqual(event["at_ms"]?.int, ack["at_ms"]?.int)
+        XCTAssertEqual(event["method"]?.string, "qr")
+
+        phone.send(["type": "checkin", "class_id": created.classId, "qr": currentQR(created), "id": "b"])
+        XCTAssertTrue(runLoop(loop) { phone.messages(type: "ack").count == 2 })
+        XCTAssertEqual(phone.messages(type: "ack")[1]["at_ms"]?.int, ack["at_ms"]?.int, "a repeat returns the first result")
+        runLoop(loop, timeoutMs: 300) { false }
+        XCTAssertEqual(dashboard.messages(type: "event", event: "checked_in").count, 1)
+
+        // Bad proofs get their PROTOCOL error codes.
+        let forgedQR = "\(created.classId).\(EventLoop.wallClockMs() / 1000 / Int64(created.qrPeriodS)).AAAAAAAAAAAAAAAAAAAAAA"
+        let s2 = try join(created, student: "s2")
+        let other = connected(hub, token: s2.accessToken)
+        other.send(["type": "checkin", "class_id": created.classId, "qr": forgedQR, "id": "x"])
+        let window = EventLoop.wallClockMs() / 1000 / Int64(created.qrPeriodS)
+        other.send(["type": "checkin", "class_id": created.classId, "qr": QRToken.make(classId: created.classId, window: window - 2, key: qrKey), "id": "y"])
+        XCTAssertTrue(runLoop(loop) { other.messages(type: "error").count == 2 })
+        XCTAssertEqual(other.messages(type: "error").map { $0["code"]?.string ?? "" }, ["qr_invalid", "qr_expired"])
+    }
+
+    /// Two hub processes on one Redis: a check-in through one reaches the dashboards on both.
+    func testTwoHubsBothDeliverACheckin() throws {
+        let hubA = try startHub()
+        let hubB = try startHub()
+        let created = try createClass()
+        let s1 = try join(created, student: "s1")
+        let onA = connected(hubA, token: token(.teacher, "t1"))
+        let onB = connected(hubB, token: token(.teacher, "t1"))
+        subscribe(onA, created.classId)
+        subscribe(onB, created.classId)
+        let phone = connected(hubA, token: s1.accessToken)
+        phone.send(["type": "checkin", "class_id": created.classId, "qr": currentQR(created), "id": "1"])
+        XCTAssertTrue(runLoop(loop) { phone.messages(type: "ack").count == 1 })
+        XCTAssertTrue(runLoop(loop) {
+            onA.messages(type: "event", event: "checked_in").count == 1 && onB.messages(type: "event", event: "checked_in").count == 1
+        })
+        XCTAssertEqual(onA.raw.last, onB.raw.last, "the same event bytes")
+    }
+
+    /// A dashboard resumes with `since` after the hub restarted: it gets exactly the events it
+    /// missed (published while no hub ran), then live ones, none lost, none repeated.
+    func testResumeWithSinceAcrossHubRestart() throws {
+        let hub = try startHub()
+        let created = try createClass(roster: (1...6).map { "s\($0)" })
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        let subscribed = try XCTUnwrap(subscribe(dashboard, created.classId))
+        var lastOffset = try XCTUnwrap(subscribed["offset"]?.string)
+        _ = try join(created, student: "s1")
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "joined").count == 1 })
+        lastOffset = dashboard.messages(type: "event", event: "joined")[0]["offset"]!.string!
+
+        hub.stop()
+        XCTAssertTrue(runLoop(loop) { dashboard.closeCode != nil })
+        XCTAssertEqual(dashboard.closeCode, WebSocketCloseCode.goingAway)
+        // Events while no hub is running.
+        for s in ["s2", "s3", "s4"] { _ = try join(created, student: s) }
+        try hub.start()
+
+        let resumed = connected(hub, token: token(.teacher, "t1"))
+        let reply = try XCTUnwrap(subscribe(resumed, created.classId, since: lastOffset))
+        XCTAssertEqual(reply["offset"]?.string, lastOffset)
+        XCTAssertNil(reply["snapshot"])
+        XCTAssertTrue(runLoop(loop) { resumed.messages(type: "event", event: "joined").count == 3 })
+        // Live events after the replay.
+        for s in ["s5", "s6"] { _ = try join(created, student: s) }
+        XCTAssertTrue(runLoop(loop) { resumed.messages(type: "event", event: "joined").count == 5 })
+        runLoop(loop, timeoutMs: 300) { false }
+        let joined = resumed.messages(type: "event", event: "joined")
+        XCTAssertEqual(joined.map { $0["student_id"]?.string ?? "" }, ["s2", "s3", "s4", "s5", "s6"])
+        let offsets = joined.compactMap { $0["offset"]?.string.flatMap(EventOffset.init) }
+        XCTAssertEqual(offsets, offsets.sorted())
+        XCTAssertEqual(Set(offsets).count, 5, "no event repeated")
+    }
+
+    /// Events published while a subscription is being set up are neither lost nor repeated.
+    func testEventsDuringSubscribeAreNotLostOrRepeated() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let dashboards = (0..<20).map { _ in connect(hub, token: token(.teacher, "t1")) }
+        XCTAssertTrue(runLoop(loop) { dashboards.allSatisfy(\.isConnected) })
+        // Students join while the dashboards subscribe, interleaved.
+        var joins = 0
+        for (i, dashboard) in dashboards.enumerated() {
+            dashboard.send(["type": "subscribe", "class_id": created.classId])
+            store.join(.code(created.code), studentId: "s\(i)", name: nil, address: "127.0.0.1") { if case .success = $0 { joins += 1 } }
+        }
+        XCTAssertTrue(runLoop(loop, timeoutMs: 10000) { joins == 20 && dashboards.allSatisfy { !$0.messages(type: "subscribed").isEmpty } })
+        XCTAssertTrue(runLoop(loop, timeoutMs: 10000) {
+            dashboards.allSatisfy { d in
+                let seen = Set(d.messages(type: "event", event: "joined").compactMap { $0["student_id"]?.string })
+                let snap = Set(d.messages(type: "subscribed")[0]["snapshot"]?["students"]?.array?.compactMap { $0["student_id"]?.string } ?? [])
+                return seen.union(snap).count == 20
+            }
+        })
+        for d in dashboards {
+            let events = d.messages(type: "event", event: "joined").compactMap { $0["student_id"]?.string }
+            let snap = Set(d.messages(type: "subscribed")[0]["snapshot"]?["students"]?.array?.compactMap { $0["student_id"]?.string } ?? [])
+            XCTAssertEqual(Set(events).count, events.count, "no repeats")
+            XCTAssertTrue(snap.isDisjoint(with: events), "an event in the snapshot is not sent again")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class HubPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

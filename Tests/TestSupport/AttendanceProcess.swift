@@ -1,0 +1,98 @@
+import EventLoop
+import Foundation
+import Glibc
+
+/// A real `attendance hub` or `attendance api` process for end-to-end tests, on a free port, with
+/// the development secrets. `stop()` sends SIGTERM (graceful shutdown) and waits.
+public final class AttendanceProcess: @unchecked Sendable {
+    public let port: Int
+    public let kind: String
+    private var process: Process?
+    public private(set) var log = Pipe()
+    public let arguments: [String]
+
+    public var address: String { "127.0.0.1:\(port)" }
+
+    /// The `attendance` executable built beside the test bundle (or ATTENDANCE_BIN).
+    public static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["ATTENDANCE_BIN"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundle, bundle.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("attendance").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return bundle.appendingPathComponent("attendance").path
+    }
+
+    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = []) throws {
+        self.kind = kind
+        self.port = port ?? freeTCPPort()
+        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", "warning"] + extra
+        try start()
+    }
+
+    public func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.executable)
+        p.arguments = arguments
+        log = Pipe()
+        p.standardError = FileHandle.standardError
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if httpStatus(port: port, path: "/healthz") == 200 { return }
+            guard p.isRunning else { break }
+            usleep(20_000)
+        }
+        throw NSError(domain: "AttendanceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "attendance \(kind) did not become healthy on port \(port)"])
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        guard let p = process else { return 0 }
+        process = nil
+        if p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+        }
+        return p.terminationStatus
+    }
+
+    public var pid: Int32 { process?.processIdentifier ?? 0 }
+
+    deinit { stop() }
+}
+
+/// A blocking HTTP GET on loopback returning the status code (0 when nothing answered).
+public func httpStatus(port: Int, path: String) -> Int {
+    httpGet(port: port, path: path)?.status ?? 0
+}
+
+/// A blocking HTTP/1.0 GET on loopback: status and body, or nil when nothing answered.
+public func httpGet(port: Int, path: String) -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { return nil }
+    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var data: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        data.append(contentsOf: buffer[0..<n])
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1."), text.count > 12, let status = Int(text.dropFirst(9).prefix(3)) else { return nil }
+    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+    return (status, body)
+}
