@@ -18,6 +18,8 @@ public final class EventLoop {
     var corkedConnection: TCPConnection?
 
     public init() throws(UVError) {
+        // A write to a socket the peer already closed must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
         uv = .allocate(capacity: 1)
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         cork = .allocate(byteCount: corkCapacity, alignment: 16)

@@ -212,24 +212,49 @@ public final class TCPConnection {
 
     // MARK: closing
 
-    /// Sends what is queued, then closes (FIN after the last byte). For a polite close after a final
-    /// message; a peer that never reads is the owner's to time out with `close()`.
-    public func shutdown() {
-        guard isOpen else { return }
+    /// Sends what is queued, then half-closes (FIN after the last byte) and keeps reading, discarding,
+    /// until the peer closes too or `lingerMs` passes. Closing at once would make the kernel answer
+    /// bytes still in flight with a reset, which can destroy our last message (a close frame, an
+    /// error response) before the peer reads it.
+    public func shutdown(lingerMs: UInt64 = 2000) {
+        guard isOpen, !isShuttingDown else { return }
         flushCork()
         guard isOpen else { return }
+        isShuttingDown = true
         let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        let rc = uv_shutdown(req, stream) { req, _ in
+        let rc = uv_shutdown(req, stream) { req, status in
             let connection = TCPConnection.from(req!.pointee.handle)
             req!.deallocate()
-            connection.close()
+            guard status >= 0, connection.isOpen else { connection.close(); return }
+            connection.linger()
         }
         if rc < 0 {
             req.deallocate()
             close()
-        } else {
-            uv_read_stop(stream)
+            return
         }
+        lingerDeadlineMs = lingerMs
+        uv_read_stop(stream)
+    }
+
+    private var isShuttingDown = false
+    private var lingerDeadlineMs: UInt64 = 0
+    private var lingerTimer: LoopTimer?
+
+    private func linger() {
+        delegate = delegate.map { _ in DiscardingDelegate(previous: delegate!) }
+        let timer = LoopTimer(loop: loop)
+        timer.start(timeoutMs: lingerDeadlineMs) { [weak self] in self?.close() }
+        lingerTimer = timer
+        startReading()
+    }
+
+    /// Swallows what a peer sends after our FIN, then reports the close to the real owner.
+    private final class DiscardingDelegate: TCPConnectionDelegate {
+        let previous: TCPConnectionDelegate
+        init(previous: TCPConnectionDelegate) { self.previous = previous }
+        func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {}
+        func connectionDidClose(_ connection: TCPConnection, error: UVError?) { previous.connectionDidClose(connection, error: error) }
     }
 
     /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
@@ -240,6 +265,8 @@ public final class TCPConnection {
         }
         guard uv_is_closing(uvHandle) == 0 else { return }
         isOpen = false
+        lingerTimer?.close()
+        lingerTimer = nil
         uv_close(uvHandle) { h in
             let connection = Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).takeRetainedValue()
             let delegate = connection.delegate

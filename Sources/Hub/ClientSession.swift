@@ -98,6 +98,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     }
 
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {
+        if code == WebSocketCloseCode.tryAgainLater { worker.metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
         worker.sessionClosed(self)
     }
 }

@@ -90,7 +90,11 @@ final class HiredisConnection {
         context = nil
         isConnected = false
         if wasConnected {
-            logger.warning("redis connection lost: \(reason)")
+            if closed {
+                logger.debug("redis connection closed")
+            } else {
+                logger.warning("redis connection lost: \(reason)")
+            }
             onDisconnected?(reason)
         }
         if !closed { scheduleReconnect(reason: reason) }
