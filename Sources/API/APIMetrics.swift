@@ -3,6 +3,8 @@
 final class APIMetrics {
     /// Responses by status class: index 0 counts 1xx, … index 4 counts 5xx.
     private var responsesByClass = [Int](repeating: 0, count: 5)
+    /// Requests dispatched to a handler and not yet answered.
+    var inFlight = 0
     /// Requests refused with 429 by the join and check-in rate limits.
     var rateLimited = 0
     /// Classes closed by the auto-close sweep.
@@ -45,6 +47,7 @@ final class APIMetrics {
         func single(_ name: String, _ help: String, _ type: String, _ value: Int) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
+        single("attendance_api_requests_in_flight", "Requests being handled now.", "gauge", inFlight)
         single("attendance_api_rate_limited_total", "Requests refused with 429 by a rate limit.", "counter", rateLimited)
         single("attendance_api_classes_swept_total", "Classes closed automatically at the end of their duration.", "counter", classesSwept)
         single("attendance_api_redis_reconnects_total", "Redis connections re-established after a loss.", "counter", redisReconnects)

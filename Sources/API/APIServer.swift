@@ -24,6 +24,8 @@ public final class APIServer {
     private var drainTimer: LoopTimer?
     /// True once `shutdown()` was called.
     public private(set) var isShuttingDown = false
+    /// True once the shutdown has closed Redis: nothing is left for the loop but closing sockets.
+    public private(set) var hasStopped = false
 
     /// Longest public URL accepted: the QR code must hold it plus a token (level M fits 2331 bytes).
     static let maxPublicURLLength = 1024
@@ -122,6 +124,7 @@ public final class APIServer {
             // Closing Redis fails whatever still waits on it, which answers and closes those
             // connections; a client that never finishes its request is cut by the header timeout.
             self.redis.close()
+            self.hasStopped = true
             if !idle { self.logger.warning("shutdown grace passed with \(self.server?.openConnections ?? 0) connection(s) open") }
         }
     }

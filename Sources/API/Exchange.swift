@@ -15,6 +15,7 @@ final class Exchange {
         self.responder = responder
         self.metrics = metrics
         startNs = EventLoop.monotonicNs()
+        metrics.inFlight += 1
     }
 
     /// The client's IP address, for rate limits and the audit trail ("" if the socket had none).
@@ -23,6 +24,7 @@ final class Exchange {
     func send(_ response: HTTPResponse) {
         guard !answered else { return }
         answered = true
+        metrics.inFlight -= 1
         metrics.record(status: response.status, latencyNs: EventLoop.monotonicNs() &- startNs)
         responder.send(response)
     }
