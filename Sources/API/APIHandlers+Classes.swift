@@ -19,13 +19,15 @@ extension APIHandlers {
             return exchange.fail(error)
         }
         store.createClass(request, actor: actor, address: exchange.clientAddress) { [publicBase] result in
-            if case .success(let created) = result {
+            switch result {
+            case .success(let created):
                 var response = HTTPResponse.json(201, ResponseEncoding.created(created, publicBase: publicBase))
                 response.headers.add("Location", "/v1/classes/\(created.classId)")
                 response.headers.add("Cache-Control", "no-store")
-                return exchange.send(response)
+                exchange.send(response)
+            case .failure(let error):
+                exchange.fail(APIError(error))
             }
-            self.reply(exchange, result) { _ in [] }
         }
     }
 

@@ -59,18 +59,22 @@ public final class APIServer {
         let handlers = APIHandlers(store: store, configuration: configuration, metrics: metrics,
                                    publicBase: configuration.publicBase(bound: server.address), clock: clock, logger: logger)
         self.handlers = handlers
-        dispatch = { [unowned handlers] request, responder in handlers.handle(request, responder) }
+        // The server holds the handlers (not the other way round), so a request that finishes after
+        // this object is gone is still answered.
+        dispatch = { request, responder in handlers.handle(request, responder) }
         redis.connect()
 
         let sweep = LoopTimer(loop: loop)
-        sweep.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) { [unowned self] in
+        // Timers hold their callbacks until closed; a callback that outlives the server closes its timer.
+        sweep.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) { [weak self, unowned sweep] in
+            guard let self else { return sweep.close() }
             self.sweepExpiredClasses()
         }
         sweep.unref()
         sweepTimer = sweep
         if handleSignals {
             for signal in [SIGINT, SIGTERM] {
-                signals.append(SignalWatcher(loop: loop, signal: signal) { [unowned self] _ in self.shutdown() })
+                signals.append(SignalWatcher(loop: loop, signal: signal) { [weak self] _ in self?.shutdown() })
             }
         }
         logger.info("api listening on \(server.address); links and QR codes use \(handlers.publicBase)")
@@ -116,7 +120,8 @@ public final class APIServer {
         let started = loop.nowMs
         let drain = LoopTimer(loop: loop)
         drainTimer = drain
-        drain.start(timeoutMs: 0, repeatMs: 20) { [unowned self] in
+        drain.start(timeoutMs: 0, repeatMs: 20) { [weak self, unowned drain] in
+            guard let self else { return drain.close() }
             let idle = (self.server?.openConnections ?? 0) == 0
             guard idle || self.loop.nowMs - started >= self.configuration.shutdownGraceMs else { return }
             self.drainTimer?.close()
