@@ -3,29 +3,30 @@ import JSON
 
 /// Hub → client messages (PROTOCOL.md), written straight to bytes in the worker's reusable writer.
 enum HubReply {
-    private static func start(_ w: inout JSONWriter, _ type: String, id: JSONValue?) {
+    /// `id` is the client's raw JSON token (a string literal or a number), echoed byte for byte.
+    private static func start(_ w: inout JSONWriter, _ type: String, id: String?) {
         w.beginObject()
         w.key("type")
         w.string(type)
-        if let id {
+        if var id {
             w.key("id")
-            w.value(id)
+            id.withUTF8 { w.raw(UnsafeRawBufferPointer($0)) }
         }
     }
 
-    static func pong(_ w: inout JSONWriter, id: JSONValue?) {
+    static func pong(_ w: inout JSONWriter, id: String?) {
         start(&w, "pong", id: id)
         w.endObject()
     }
 
-    static func error(_ w: inout JSONWriter, id: JSONValue?, code: String, message: String) {
+    static func error(_ w: inout JSONWriter, id: String?, code: String, message: String) {
         start(&w, "error", id: id)
         w.key("code"); w.string(code)
         w.key("message"); w.string(message)
         w.endObject()
     }
 
-    static func ack(_ w: inout JSONWriter, id: JSONValue?, status: String, atMs: Int64) {
+    static func ack(_ w: inout JSONWriter, id: String?, status: String, atMs: Int64) {
         start(&w, "ack", id: id)
         w.key("status"); w.string(status)
         w.key("at_ms"); w.int(atMs)
@@ -33,7 +34,7 @@ enum HubReply {
     }
 
     /// `subscribed` with the snapshot (no `since`) or without it (a replay follows).
-    static func subscribed(_ w: inout JSONWriter, id: JSONValue?, classId: String, offset: EventOffset, snapshot: [StudentRecord]?) {
+    static func subscribed(_ w: inout JSONWriter, id: String?, classId: String, offset: EventOffset, snapshot: [StudentRecord]?) {
         start(&w, "subscribed", id: id)
         w.key("class_id"); w.string(classId)
         w.key("offset"); w.string(offset.description)

@@ -222,7 +222,7 @@ final class HubWorker {
 
     // MARK: client requests
 
-    func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: JSONValue?) {
+    func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: String?) {
         if session.subscriptions[classId] != nil {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
             return
@@ -250,7 +250,7 @@ final class HubWorker {
         if room.isConfirmed { begin() } else { room.whenConfirmed.append(begin) }
     }
 
-    private func sendSnapshot(_ subscription: Subscription, id: JSONValue?) {
+    private func sendSnapshot(_ subscription: Subscription, id: String?) {
         let session = subscription.session
         let classId = subscription.room.classId
         store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
@@ -269,7 +269,7 @@ final class HubWorker {
     }
 
     /// `since`: every stored event after it, page by page, then the live ones held meanwhile.
-    private func replay(_ subscription: Subscription, after offset: EventOffset, id: JSONValue?, first: Bool) {
+    private func replay(_ subscription: Subscription, after offset: EventOffset, id: String?, first: Bool) {
         let session = subscription.session
         let classId = subscription.room.classId
         store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
@@ -297,7 +297,7 @@ final class HubWorker {
         }
     }
 
-    private func refuse(_ subscription: Subscription, id: JSONValue?, _ error: AttendanceError) {
+    private func refuse(_ subscription: Subscription, id: String?, _ error: AttendanceError) {
         let session = subscription.session
         detach(subscription)
         if case .forbidden = error {
@@ -323,7 +323,7 @@ final class HubWorker {
         detach(subscription)
     }
 
-    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, id: JSONValue?) {
+    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, id: String?) {
         guard session.role == .student, session.actor.classId == classId else {
             session.sendError(id: id, .forbidden("only a student of this class can check in to it"))
             return
