@@ -6,7 +6,7 @@ import WebSocket
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
-    unowned let worker: HubWorker
+    unowned(unsafe) let worker: HubWorker
     let actor: Actor
     let address: String
     let tokenExpiresS: Int64
@@ -29,43 +29,40 @@ final class ClientSession: WebSocketConnectionDelegate {
         connection.send(frame: frame)
     }
 
-    func send(_ reply: HubReply) {
+    /// Builds a reply in the worker's reusable writer and sends it.
+    func reply(_ build: (inout JSONWriter) -> Void) {
         worker.metrics.messagesOut.add(1, ordering: .relaxed)
-        reply.writer.bytes.withUnsafeBytes { connection.sendText($0) }
+        worker.writer.reset()
+        build(&worker.writer)
+        worker.writer.bytes.withUnsafeBytes { connection.sendText($0) }
     }
 
-    func sendError(id: JSONValue?, _ error: AttendanceError) {
-        send(HubReply.error(id: id, code: error.code, message: error.message))
+    func sendError(id: String?, _ error: AttendanceError) {
+        reply { HubReply.error(&$0, id: id, code: error.code, message: error.message) }
     }
 
     // MARK: WebSocketConnectionDelegate
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
         worker.metrics.messagesIn.add(1, ordering: .relaxed)
-        let message: JSONValue
-        do {
-            message = try JSON.parse(text)
-        } catch {
-            sendError(id: nil, .invalidJSON)
-            return
+        switch ClientMessage.parse(text) {
+        case .invalid(let error, let id):
+            sendError(id: id, error)
+        case .message(let message):
+            handle(message)
         }
-        let id = message["id"]
-        guard case .object = message, let type = message["type"]?.string else {
-            sendError(id: id, .badRequest("a message is a JSON object with a string \"type\""))
-            return
-        }
-        if let id, id.string == nil, id.int == nil {
-            sendError(id: nil, .badRequest("\"id\" must be a string or a number"))
-            return
-        }
-        switch type {
+    }
+
+    private func handle(_ message: ClientMessage) {
+        let id = message.id
+        switch message.type {
         case "ping":
-            send(HubReply.pong(id: id))
+            reply { HubReply.pong(&$0, id: id) }
         case "subscribe":
-            guard let classId = classId(in: message, id: id) else { return }
+            guard let classId = validClassId(message) else { return }
             var since: EventOffset?
-            if let sinceValue = message["since"], !sinceValue.isNull {
-                guard let text = sinceValue.string, let parsed = EventOffset(text) else {
+            if let text = message.since {
+                guard let parsed = EventOffset(text) else {
                     sendError(id: id, .badRequest("\"since\" must be an offset like \"1732540001234-0\""))
                     return
                 }
@@ -73,25 +70,23 @@ final class ClientSession: WebSocketConnectionDelegate {
             }
             worker.subscribe(self, classId: classId, since: since, id: id)
         case "unsubscribe":
-            guard let classId = classId(in: message, id: id) else { return }
+            guard let classId = validClassId(message) else { return }
             worker.unsubscribe(self, classId: classId)
         case "checkin":
-            guard let classId = classId(in: message, id: id) else { return }
-            let qr = message["qr"]?.string
-            let code = message["code"]?.string
-            guard (qr == nil) != (code == nil) else {
+            guard let classId = validClassId(message) else { return }
+            guard (message.qr == nil) != (message.code == nil) else {
                 sendError(id: id, .badRequest("a check-in carries exactly one of \"qr\" or \"code\""))
                 return
             }
-            worker.checkin(self, classId: classId, qr: qr, code: code, id: id)
+            worker.checkin(self, classId: classId, qr: message.qr, code: message.code, id: id)
         default:
-            sendError(id: id, .badRequest("unknown message type \"\(type.prefix(32))\""))
+            sendError(id: id, .badRequest("unknown message type \"\(message.type.prefix(32))\""))
         }
     }
 
-    private func classId(in message: JSONValue, id: JSONValue?) -> String? {
-        guard let classId = message["class_id"]?.string, Identifier.isValid(classId) else {
-            sendError(id: id, .badRequest("\"class_id\" must be 1-64 characters of [A-Za-z0-9_.:-]"))
+    private func validClassId(_ message: ClientMessage) -> String? {
+        guard let classId = message.classId, Identifier.isValid(classId) else {
+            sendError(id: message.id, .badRequest("\"class_id\" must be 1-64 characters of [A-Za-z0-9_.:-]"))
             return nil
         }
         return classId

@@ -21,6 +21,8 @@ final class HubWorker {
     let subscriber: RedisSubscriber
     let store: ClassStore
     let scratch = WebSocketScratch()
+    /// Replies are built here one at a time (the loop is single-threaded), so no reply allocates.
+    var writer = JSONWriter(capacity: 4096)
     private var server: HTTPServer?
     private var rooms: [String: Room] = [:]
     private var roomsByChannel: [String: Room] = [:]
@@ -220,7 +222,7 @@ final class HubWorker {
 
     // MARK: client requests
 
-    func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: JSONValue?) {
+    func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: String?) {
         if session.subscriptions[classId] != nil {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
             return
@@ -248,7 +250,7 @@ final class HubWorker {
         if room.isConfirmed { begin() } else { room.whenConfirmed.append(begin) }
     }
 
-    private func sendSnapshot(_ subscription: Subscription, id: JSONValue?) {
+    private func sendSnapshot(_ subscription: Subscription, id: String?) {
         let session = subscription.session
         let classId = subscription.room.classId
         store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
@@ -256,8 +258,7 @@ final class HubWorker {
             switch result {
             case .success(let snapshot):
                 let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
-                session.send(HubReply.subscribed(id: id, classId: classId, offset: snapshot.offset,
-                                                 snapshot: rows.map(\.snapshotJSON)))
+                session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: snapshot.offset, snapshot: rows) }
                 subscription.watermark = snapshot.offset
                 subscription.goLive()
                 if !snapshot.isClosed { self.startQRIfNeeded(subscription) }
@@ -268,7 +269,7 @@ final class HubWorker {
     }
 
     /// `since`: every stored event after it, page by page, then the live ones held meanwhile.
-    private func replay(_ subscription: Subscription, after offset: EventOffset, id: JSONValue?, first: Bool) {
+    private func replay(_ subscription: Subscription, after offset: EventOffset, id: String?, first: Bool) {
         let session = subscription.session
         let classId = subscription.room.classId
         store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
@@ -276,7 +277,7 @@ final class HubWorker {
             switch result {
             case .success(let page):
                 if first {
-                    session.send(HubReply.subscribed(id: id, classId: classId, offset: offset, snapshot: nil))
+                    session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: offset, snapshot: nil) }
                     subscription.watermark = offset
                 }
                 for stored in page.events {
@@ -296,7 +297,7 @@ final class HubWorker {
         }
     }
 
-    private func refuse(_ subscription: Subscription, id: JSONValue?, _ error: AttendanceError) {
+    private func refuse(_ subscription: Subscription, id: String?, _ error: AttendanceError) {
         let session = subscription.session
         detach(subscription)
         if case .forbidden = error {
@@ -322,7 +323,7 @@ final class HubWorker {
         detach(subscription)
     }
 
-    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, id: JSONValue?) {
+    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, id: String?) {
         guard session.role == .student, session.actor.classId == classId else {
             session.sendError(id: id, .forbidden("only a student of this class can check in to it"))
             return
@@ -333,7 +334,7 @@ final class HubWorker {
             switch result {
             case .success(let checkin):
                 self.metrics.checkins.add(1, ordering: .relaxed)
-                session.send(HubReply.ack(id: id, status: checkin.status.rawValue, atMs: checkin.atMs))
+                session.reply { HubReply.ack(&$0, id: id, status: checkin.status.rawValue, atMs: checkin.atMs) }
             case .failure(let error):
                 session.sendError(id: id, error)
             }
@@ -467,18 +468,4 @@ final class RejectedSession: WebSocketConnectionDelegate {
     nonisolated(unsafe) static let shared = RejectedSession()
     func didReceiveText(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer) {}
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {}
-}
-
-extension StudentRecord {
-    /// One row of the `subscribed` snapshot.
-    var snapshotJSON: JSONValue {
-        var o = JSONObject()
-        o["student_id"] = .string(studentId)
-        if let name { o["name"] = .string(name) }
-        o["status"] = .string(status.rawValue)
-        o["at_ms"] = atMs.map { .int($0) } ?? .null
-        if let method { o["method"] = .string(method) }
-        if let by { o["by"] = .string(by) }
-        return .object(o)
-    }
 }
