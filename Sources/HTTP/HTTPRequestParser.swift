@@ -16,22 +16,7 @@
 public struct HTTPRequestParser {
     public let limits: HTTPLimits
 
-    static let initialBodyCapacity = 64 * 1024
-
-    private enum Phase {
-        case head
-        case fixedBody(HTTPRequest, remaining: Int)
-        case chunkedBody(HTTPRequest)
-        case failed(HTTPParseError)
-    }
-
-    private var phase = Phase.head
-    private var scanner = MessageHeadScanner(measuresTarget: true)
-    private var headBuffer: [UInt8] = []
-    private var body: [UInt8] = []
-    private var chunked = ChunkedDecoder()
-    /// Set when a head with `Expect: 100-continue` was accepted and its body has not arrived yet.
-    private var continueRequested = false
+    private var core = MessageParserCore<HTTPRequest>()
 
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -39,106 +24,32 @@ public struct HTTPRequestParser {
 
     /// Whether some bytes of a request have been consumed but the request is not complete yet (the
     /// server's slow-request clock runs while this is true).
-    public var hasPartialRequest: Bool {
-        if case .head = phase { return scanner.byteCount > 0 }
-        return true
-    }
+    public var hasPartialRequest: Bool { core.hasPartialMessage }
 
     /// True once per request whose head asked `Expect: 100-continue`, was accepted (limits included),
     /// and whose body is still to come: the server then sends `100 Continue` so the client sends it.
-    mutating func takeContinueRequest() -> Bool {
-        defer { continueRequested = false }
-        return continueRequested
-    }
+    mutating func takeContinueRequest() -> Bool { core.takeContinueRequest() }
 
     /// Consumes bytes up to the end of the next complete request. Returns how many bytes were consumed
     /// and the request if one completed; with a nil request, all of `input` was consumed.
     public mutating func parse(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (consumed: Int, request: HTTPRequest?) {
-        do {
-            return try step(input)
-        } catch {
-            phase = .failed(error)
-            headBuffer = []
-            body = []
-            throw error
-        }
+        let (consumed, request) = try core.parse(input, limits: limits, plan: Self.bodyPlan)
+        return (consumed, request)
     }
 
-    private mutating func step(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (consumed: Int, request: HTTPRequest?) {
-        var i = 0
-        while true {
-            switch phase {
-            case .failed(let error):
-                throw error
-
-            case .head:
-                guard i < input.count else { return (i, nil) }
-                let start = i
-                guard let end = try scanner.scan(input, from: start, limits: limits) else {
-                    headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start...]))
-                    return (input.count, nil)
-                }
-                i = end
-                let head = UnsafeRawBufferPointer(rebasing: input[start..<end])
-                let request: HTTPRequest
-                if headBuffer.isEmpty {
-                    request = try Self.makeRequest(head: head)
-                } else {
-                    headBuffer.append(contentsOf: head)
-                    let result = headBuffer.withUnsafeBytes { bytes in
-                        Result { () throws(HTTPParseError) in try Self.makeRequest(head: bytes) }
-                    }
-                    headBuffer = []
-                    request = try result.get()
-                }
-                scanner = MessageHeadScanner(measuresTarget: true)
-
-                let framing = try BodyFraming(request.headers)
-                if framing.hasTransferEncoding {
-                    if framing.contentLength != nil { throw .contentLengthWithTransferEncoding }
-                    if request.version == .http1_0 { throw .transferEncodingInHTTP10 }
-                    if framing.hasOtherCoding { throw .unsupportedTransferEncoding }
-                    if framing.chunkedCount != 1 { throw .badTransferEncoding }
-                    phase = .chunkedBody(request)
-                } else if let length = framing.contentLength, length > 0 {
-                    if length > limits.maxBodyBytes { throw .bodyTooLarge }
-                    // Reserve only what a first read could bring: a head that promises a large body and
-                    // sends nothing must not pin that much memory.
-                    body.reserveCapacity(min(length, Self.initialBodyCapacity))
-                    phase = .fixedBody(request, remaining: length)
-                } else {
-                    return (i, request)
-                }
-                continueRequested = request.version == .http1_1
-                    && request.headers.containsToken("100-continue", for: "expect")
-
-            case .fixedBody(let request, let remaining):
-                guard i < input.count else { return (i, nil) }
-                let n = min(remaining, input.count - i)
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i..<(i + n)]))
-                i += n
-                if n < remaining {
-                    phase = .fixedBody(request, remaining: remaining - n)
-                    return (i, nil)
-                }
-                return (i, complete(request))
-
-            case .chunkedBody(let request):
-                guard i < input.count else { return (i, nil) }
-                let (end, done) = try chunked.decode(input, from: i, into: &body, limits: limits)
-                i = end
-                return (i, done ? complete(request) : nil)
-            }
+    /// RFC 9112 §6: a request without Content-Length or Transfer-Encoding has no body; Transfer-Encoding
+    /// must be exactly "chunked" and must not come with Content-Length or on HTTP/1.0.
+    static func bodyPlan(for request: HTTPRequest) throws(HTTPParseError) -> BodyPlan {
+        let framing = try BodyFraming(request.headers)
+        if framing.hasTransferEncoding {
+            if framing.contentLength != nil { throw .contentLengthWithTransferEncoding }
+            if request.version == .http1_0 { throw .transferEncodingInHTTP10 }
+            if framing.hasOtherCoding { throw .unsupportedTransferEncoding }
+            if framing.chunkedCount != 1 { throw .badTransferEncoding }
+            return .chunked
         }
-    }
-
-    private mutating func complete(_ request: HTTPRequest) -> HTTPRequest {
-        var request = request
-        request.body = body
-        body = []
-        phase = .head
-        continueRequested = false
-        return request
+        if let length = framing.contentLength, length > 0 { return .fixed(length) }
+        return .none
     }
 
     /// Builds a request from a complete head: request line, fields, target decoding, Host rule.
@@ -173,5 +84,17 @@ public struct HTTPRequestParser {
         case UInt8(ascii: "0"): return .http1_0
         default: throw .unsupportedVersion
         }
+    }
+}
+
+extension HTTPRequest: ParsableHTTPMessage {
+    static var headHasTarget: Bool { true }
+
+    static func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPRequest {
+        try HTTPRequestParser.makeRequest(head: head)
+    }
+
+    var expectsContinue: Bool {
+        version == .http1_1 && headers.containsToken("100-continue", for: "expect")
     }
 }

@@ -5,141 +5,45 @@
 public struct HTTPResponseParser {
     public let limits: HTTPLimits
 
-    private enum Phase {
-        case head
-        case fixedBody(HTTPClientResponse, remaining: Int)
-        case chunkedBody(HTTPClientResponse)
-        case untilClose(HTTPClientResponse)
-        case failed(HTTPParseError)
-    }
-
-    private var phase = Phase.head
-    private var scanner = MessageHeadScanner(measuresTarget: false)
-    private var headBuffer: [UInt8] = []
-    private var body: [UInt8] = []
-    private var chunked = ChunkedDecoder()
+    private var core = MessageParserCore<HTTPClientResponse>()
 
     public init(limits: HTTPLimits = .client) {
         self.limits = limits
     }
 
     /// Whether part of a response has been consumed.
-    public var hasPartialResponse: Bool {
-        if case .head = phase { return scanner.byteCount > 0 }
-        return true
-    }
+    public var hasPartialResponse: Bool { core.hasPartialMessage }
 
     /// Consumes bytes up to the end of the next complete response. `isResponseToHEAD` tells whether the
     /// request this response answers was a HEAD (so it has no body whatever its headers say).
     public mutating func parse(_ input: UnsafeRawBufferPointer,
                                isResponseToHEAD: Bool = false) throws(HTTPParseError) -> (consumed: Int, response: HTTPClientResponse?) {
-        do {
-            return try step(input, isResponseToHEAD: isResponseToHEAD)
-        } catch {
-            fail(error)
-            throw error
+        let (consumed, response) = try core.parse(input, limits: limits) { (response) throws(HTTPParseError) -> BodyPlan in
+            try Self.bodyPlan(for: response, isResponseToHEAD: isResponseToHEAD)
         }
+        return (consumed, response)
     }
 
     /// The connection reached EOF: completes a response framed by the close, returns nil between
     /// responses, and throws `.truncatedMessage` in the middle of one.
     public mutating func finish() throws(HTTPParseError) -> HTTPClientResponse? {
-        switch phase {
-        case .head where scanner.byteCount == 0:
-            return nil
-        case .untilClose(let response):
-            return complete(response)
-        case .failed(let error):
-            throw error
-        default:
-            fail(.truncatedMessage)
-            throw .truncatedMessage
+        try core.finish()
+    }
+
+    /// Interim 1xx (but 101) responses are skipped; HEAD answers, 1xx, 204 and 304 have no body; else
+    /// Content-Length, chunked, or the connection's end frames it.
+    static func bodyPlan(for response: HTTPClientResponse, isResponseToHEAD: Bool) throws(HTTPParseError) -> BodyPlan {
+        if (100..<200).contains(response.status) && response.status != 101 { return .skip }
+        if isResponseToHEAD || response.status < 200 || response.status == 204 || response.status == 304 {
+            return .none
         }
-    }
-
-    private mutating func fail(_ error: HTTPParseError) {
-        phase = .failed(error)
-        headBuffer = []
-        body = []
-    }
-
-    private mutating func step(_ input: UnsafeRawBufferPointer,
-                               isResponseToHEAD: Bool) throws(HTTPParseError) -> (consumed: Int, response: HTTPClientResponse?) {
-        var i = 0
-        while true {
-            switch phase {
-            case .failed(let error):
-                throw error
-
-            case .head:
-                guard i < input.count else { return (i, nil) }
-                let start = i
-                guard let end = try scanner.scan(input, from: start, limits: limits) else {
-                    headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start...]))
-                    return (input.count, nil)
-                }
-                i = end
-                let head = UnsafeRawBufferPointer(rebasing: input[start..<end])
-                let response: HTTPClientResponse
-                if headBuffer.isEmpty {
-                    response = try Self.makeResponse(head: head)
-                } else {
-                    headBuffer.append(contentsOf: head)
-                    let result = headBuffer.withUnsafeBytes { bytes in
-                        Result { () throws(HTTPParseError) in try Self.makeResponse(head: bytes) }
-                    }
-                    headBuffer = []
-                    response = try result.get()
-                }
-                scanner = MessageHeadScanner(measuresTarget: false)
-
-                if (100..<200).contains(response.status) && response.status != 101 { continue }
-                if isResponseToHEAD || response.status < 200 || response.status == 204 || response.status == 304 {
-                    return (i, response)
-                }
-                let framing = try BodyFraming(response.headers)
-                if framing.hasTransferEncoding {
-                    // RFC 9112 §6.3: chunked last frames the body; any other coding runs to the close.
-                    phase = framing.chunkedIsLast ? .chunkedBody(response) : .untilClose(response)
-                } else if let length = framing.contentLength {
-                    if length > limits.maxBodyBytes { throw .bodyTooLarge }
-                    if length == 0 { return (i, response) }
-                    body.reserveCapacity(min(length, HTTPRequestParser.initialBodyCapacity))
-                    phase = .fixedBody(response, remaining: length)
-                } else {
-                    phase = .untilClose(response)
-                }
-
-            case .fixedBody(let response, let remaining):
-                guard i < input.count else { return (i, nil) }
-                let n = min(remaining, input.count - i)
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i..<(i + n)]))
-                i += n
-                if n < remaining {
-                    phase = .fixedBody(response, remaining: remaining - n)
-                    return (i, nil)
-                }
-                return (i, complete(response))
-
-            case .chunkedBody(let response):
-                guard i < input.count else { return (i, nil) }
-                let (end, done) = try chunked.decode(input, from: i, into: &body, limits: limits)
-                return (end, done ? complete(response) : nil)
-
-            case .untilClose:
-                guard body.count <= limits.maxBodyBytes - (input.count - i) else { throw .bodyTooLarge }
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i...]))
-                return (input.count, nil)
-            }
+        let framing = try BodyFraming(response.headers)
+        if framing.hasTransferEncoding {
+            // RFC 9112 §6.3: chunked last frames the body; any other coding runs to the close.
+            return framing.chunkedIsLast ? .chunked : .untilClose
         }
-    }
-
-    private mutating func complete(_ response: HTTPClientResponse) -> HTTPClientResponse {
-        var response = response
-        response.body = body
-        body = []
-        phase = .head
-        return response
+        if let length = framing.contentLength { return .fixed(length) }
+        return .untilClose
     }
 
     /// `HTTP-version SP 3DIGIT [SP reason-phrase]` (a missing reason is tolerated).
@@ -160,4 +64,15 @@ public struct HTTPResponseParser {
         let reason = line.count > 13 ? String(decoding: UnsafeRawBufferPointer(rebasing: line[13...]), as: UTF8.self) : ""
         return HTTPClientResponse(version: version, status: status, reason: reason, headers: headers)
     }
+}
+
+extension HTTPClientResponse: ParsableHTTPMessage {
+    static var headHasTarget: Bool { false }
+
+    static func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPClientResponse {
+        try HTTPResponseParser.makeResponse(head: head)
+    }
+
+    /// Only requests ask for `100 Continue`.
+    var expectsContinue: Bool { false }
 }
