@@ -4,9 +4,7 @@ import EventLoop
 /// A WebSocket client on one loop, for the load tool and tests. Frames are masked with a fresh key each
 /// (from a per-client xorshift generator seeded once from OpenSSL: masking protects proxies from
 /// cache poisoning, it is not secrecy, so a CSPRNG call per frame would only cost time).
-public final class WebSocketClient: TCPConnectionDelegate {
-    enum State: UInt8 { case handshaking, open, closeSent, closing, closed }
-
+public final class WebSocketClient: TCPConnectionDelegate, WebSocketEndpoint {
     /// Default `maxMessageSize`: generous, since a client reads what a trusted server sends
     /// (snapshots of large classes included).
     public static let defaultMaxMessageSize = 16 << 20
@@ -24,7 +22,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
     var closeReason = ""
     var closeCode: UInt16 = 0
     var random: UInt64
-    var state = State.handshaking
+    var state = WebSocketState.handshaking
 
     /// Connects, sends the upgrade request for `path` (with its query) and calls `completion` once: with
     /// the open client, or with why it failed. Set `delegate` in the completion; messages the server
@@ -102,12 +100,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
     /// Starts the closing handshake; `didClose` follows when the server closes the connection (or after
     /// `closeTimeoutMs`).
     public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
-        guard state == .open else { return }
-        closeCode = code
-        closeReason = reason
-        writeClose(code: code, reason: reason)
-        state = .closeSent
-        armCloseTimer()
+        startClosingHandshake(code: code, reason: reason)
     }
 
     /// Drops the connection without a closing handshake.
@@ -148,7 +141,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
         }
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.didClose(self, code: closeCode == 0 ? WebSocketCloseCode.abnormal : closeCode, reason: closeReason)
+        delegate?.didClose(self, code: reportedCloseCode, reason: closeReason)
     }
 
     // MARK: internals
@@ -159,50 +152,22 @@ public final class WebSocketClient: TCPConnectionDelegate {
         completion(result)
     }
 
-    private func process(_ bytes: UnsafeRawBufferPointer) {
-        var input = bytes
-        while state == .open || state == .closeSent {
-            let event: WebSocketEvent?
-            do {
-                event = try parser.next(&input, scratch: nil)
-            } catch {
-                fail(error)
-                return
-            }
-            guard let event else { return }
-            handle(event)
-        }
-    }
+    // MARK: WebSocketEndpoint (the frame loop and the closing handshake live in its extension)
 
-    /// Must not touch `parser`: the event may borrow its buffer.
-    private func handle(_ event: WebSocketEvent) {
+    var unmaskScratch: WebSocketScratch? { nil }
+
+    static var closesTCPFirst: Bool { false }
+
+    func deliver(_ event: WebSocketEvent) {
         switch event {
-        case .text(let bytes):
-            if state == .open { delegate?.didReceiveText(self, bytes) }
-        case .binary(let bytes):
-            if state == .open { delegate?.didReceiveBinary(self, bytes) }
-        case .ping(let bytes):
-            if state == .open { writeFrame(.pong, bytes) }
-        case .pong:
-            if state == .open { delegate?.didReceivePong(self) }
-        case .close(let code, let reason):
-            if state == .open {
-                closeCode = code ?? WebSocketCloseCode.noStatus
-                closeReason = reason
-                if let code {
-                    writeClose(code: code, reason: "")
-                } else {
-                    writeFrame(.close, UnsafeRawBufferPointer(start: nil, count: 0))
-                }
-            }
-            // The server closes the TCP connection first (§7.1.1), so the TIME_WAIT stays on its side
-            // and a load generator does not run out of ports; the timer covers a server that does not.
-            state = .closing
-            armCloseTimer()
+        case .text(let bytes): delegate?.didReceiveText(self, bytes)
+        case .binary(let bytes): delegate?.didReceiveBinary(self, bytes)
+        case .pong: delegate?.didReceivePong(self)
+        case .ping, .close: break
         }
     }
 
-    private func fail(_ error: WebSocketError) {
+    func fail(_ error: WebSocketError) {
         guard state == .open || state == .closeSent else { return }
         if state == .open {
             closeCode = error.closeCode
@@ -213,7 +178,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
         tcp.shutdown()
     }
 
-    private func armCloseTimer() {
+    func armCloseDeadline() {
         guard closeTimer == nil else { return }
         let timer = LoopTimer(loop: loop)
         closeTimer = timer
@@ -230,11 +195,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
         return UInt32(truncatingIfNeeded: (random &* 0x2545_F491_4F6C_DD1D) >> 32)
     }
 
-    private func writeClose(code: UInt16, reason: String) {
-        WebSocketFrameEncoder.withClosePayload(code: code, reason: reason) { writeFrame(.close, $0) }
-    }
-
-    private func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+    func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
         let size = WebSocketFrameEncoder.frameSize(payloadCount: payload.count, masked: true)
         let key = nextMaskKey()
         withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) { buffer in

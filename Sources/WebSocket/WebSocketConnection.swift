@@ -11,16 +11,7 @@ import EventLoop
 /// Backpressure: after each send, if the bytes the kernel did not take (`TCPConnection.queuedBytes`)
 /// exceed `maxQueuedBytes`, the connection is dropped at once with 1013 "slow consumer". (Writes made
 /// while the connection's own read callback runs are corked by the loop and counted from the next send.)
-public final class WebSocketConnection: TCPConnectionDelegate {
-    enum State: UInt8 {
-        case open
-        /// Our close frame is out; waiting for the peer's.
-        case closeSent
-        /// Close frames exchanged, or the connection failed: the TCP shutdown is under way.
-        case closing
-        case closed
-    }
-
+public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint {
     /// Default `maxQueuedBytes`: about 16 large (64 KiB) events, far more than a reading client lags.
     public static let defaultMaxQueuedBytes = 1 << 20
     /// Default `closeTimeoutMs`: long enough for a slow mobile peer to answer a close frame.
@@ -43,7 +34,7 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
     /// Pings sent by `sendPing()` since the peer last sent anything.
     public private(set) var unansweredPings: UInt8 = 0
-    var state = State.open
+    var state = WebSocketState.open
 
     /// `scratch` is the loop's shared unmasking buffer (one per loop, not per connection).
     public init(connection: TCPConnection, loop: EventLoop, scratch: WebSocketScratch,
@@ -98,12 +89,7 @@ public final class WebSocketConnection: TCPConnectionDelegate {
 
     /// Starts the closing handshake. Messages that arrive before the peer's close frame are dropped.
     public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
-        guard state == .open else { return }
-        closeCode = code
-        closeReason = reason
-        writeClose(code: code, reason: reason)
-        state = .closeSent
-        armDeadline()
+        startClosingHandshake(code: code, reason: reason)
     }
 
     /// Drops the TCP connection now, without a closing handshake (for a peer that stopped answering).
@@ -135,56 +121,25 @@ public final class WebSocketConnection: TCPConnectionDelegate {
         state = .closed
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.didClose(self, code: closeCode == 0 ? WebSocketCloseCode.abnormal : closeCode, reason: closeReason)
+        delegate?.didClose(self, code: reportedCloseCode, reason: closeReason)
     }
 
-    // MARK: internals
+    // MARK: WebSocketEndpoint (the frame loop and the closing handshake live in its extension)
 
-    private func process(_ bytes: UnsafeRawBufferPointer) {
-        var input = bytes
-        while state == .open || state == .closeSent {
-            let event: WebSocketEvent?
-            do {
-                event = try parser.next(&input, scratch: scratch)
-            } catch {
-                fail(error)
-                return
-            }
-            guard let event else { return }
-            handle(event)
-        }
-    }
+    var unmaskScratch: WebSocketScratch? { scratch }
 
-    /// Must not touch `parser`: the event may borrow its buffer.
-    private func handle(_ event: WebSocketEvent) {
+    static var closesTCPFirst: Bool { true }
+
+    func deliver(_ event: WebSocketEvent) {
         switch event {
-        case .text(let bytes):
-            if state == .open { delegate?.didReceiveText(self, bytes) }
-        case .binary(let bytes):
-            if state == .open { delegate?.didReceiveBinary(self, bytes) }
-        case .ping(let bytes):
-            if state == .open { writeFrame(.pong, bytes) }
-        case .pong:
-            break
-        case .close(let code, let reason):
-            if state == .open {
-                // The peer began: echo its code (§5.5.1), then close our side.
-                closeCode = code ?? WebSocketCloseCode.noStatus
-                closeReason = reason
-                if let code {
-                    writeClose(code: code, reason: "")
-                } else {
-                    writeFrame(.close, UnsafeRawBufferPointer(start: nil, count: 0))
-                }
-            }
-            state = .closing
-            armDeadline()
-            tcp.shutdown()
+        case .text(let bytes): delegate?.didReceiveText(self, bytes)
+        case .binary(let bytes): delegate?.didReceiveBinary(self, bytes)
+        case .pong, .ping, .close: break
         }
     }
 
     /// Fails the connection: the mapped close frame, then shutdown; a slow consumer is dropped at once.
-    private func fail(_ error: WebSocketError) {
+    func fail(_ error: WebSocketError) {
         guard state == .open || state == .closeSent else { return }
         if state == .open {
             closeCode = error.closeCode
@@ -198,7 +153,7 @@ public final class WebSocketConnection: TCPConnectionDelegate {
         }
         if state == .open { writeClose(code: error.closeCode, reason: error.closeReason) }
         state = .closing
-        armDeadline()
+        armCloseDeadline()
         tcp.shutdown()
     }
 
@@ -206,17 +161,13 @@ public final class WebSocketConnection: TCPConnectionDelegate {
         if tcp.queuedBytes > maxQueuedBytes { fail(.slowConsumer) }
     }
 
-    private func armDeadline() {
+    func armCloseDeadline() {
         if closeDeadlineMs == 0 { closeDeadlineMs = loop.nowMs + UInt64(closeTimeoutMs) }
-    }
-
-    private func writeClose(code: UInt16, reason: String) {
-        WebSocketFrameEncoder.withClosePayload(code: code, reason: reason) { writeFrame(.close, $0) }
     }
 
     /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;
     /// the connection copies only what the kernel does not take.
-    private func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+    func writeFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
         let size = WebSocketFrameEncoder.frameSize(payloadCount: payload.count, masked: false)
         withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) { buffer in
             WebSocketFrameEncoder.encode(opcode: opcode, payload: payload, into: buffer)
