@@ -1,6 +1,5 @@
 import API
 import ArgumentParser
-import EventLoop
 
 struct APICommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the REST sidecar (/v1, /healthz, /metrics, web pages).")
@@ -25,9 +24,7 @@ struct APICommand: ParsableCommand {
     func run() throws {
         let settings = try common.settings()
         let logger = common.logger(label: "attendance.api", settings: settings)
-        let listenText = settings.value(flag: listen, env: "ATTENDANCE_API_LISTEN", key: "api.listen", default: "127.0.0.1:8081")!
-        let address: SocketAddress
-        do { address = try SocketAddress(parsing: listenText) } catch { throw ValidationError("invalid listen address '\(listenText)': \(error)") }
+        let address = try common.listenAddress(settings, flag: listen, component: "api", default: "127.0.0.1:8081")
         let (signer, qrKey) = try common.secrets(settings, logger: logger)
         let publicURL = settings.value(flag: publicUrl, env: "ATTENDANCE_API_PUBLIC_URL", key: "api.public_url")
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
@@ -50,9 +47,9 @@ struct APICommand: ParsableCommand {
     }
 
     private func limit(_ settings: Settings, flag: Int?, name: String, default fallback: Int) throws -> Int {
-        let text = settings.value(flag: flag.map(String.init), env: "ATTENDANCE_API_\(name.uppercased())", key: "api.\(name)",
-                                  default: String(fallback))!
-        guard let value = Int(text), value >= 1 else { throw ValidationError("\(name) must be a positive integer") }
+        guard let value = settings.integer(flag: flag, env: "ATTENDANCE_API_\(name.uppercased())", key: "api.\(name)", default: fallback),
+              value >= 1
+        else { throw ValidationError("\(name) must be a positive integer") }
         return value
     }
 }

@@ -38,6 +38,14 @@ struct CommonOptions: ParsableArguments {
         return logger
     }
 
+    /// The address a server subcommand listens on: `flag`, then `ATTENDANCE_<COMPONENT>_LISTEN`, then the
+    /// config key `<component>.listen`, then `fallback`.
+    func listenAddress(_ settings: Settings, flag: String?, component: String, default fallback: String) throws -> SocketAddress {
+        let text = settings.value(flag: flag, env: "ATTENDANCE_\(component.uppercased())_LISTEN", key: "\(component).listen",
+                                  default: fallback)!
+        do { return try SocketAddress(parsing: text) } catch { throw ValidationError("invalid listen address '\(text)': \(error)") }
+    }
+
     func redisConfiguration(_ settings: Settings) throws -> RedisConfiguration {
         let url = settings.value(flag: redis, env: "ATTENDANCE_REDIS", key: "redis", default: "redis://127.0.0.1:6379")!
         do { return try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
@@ -98,11 +106,10 @@ struct HubCommand: ParsableCommand {
     func run() throws {
         let settings = try common.settings()
         let logger = common.logger(label: "attendance.hub", settings: settings)
-        let listenText = settings.value(flag: listen, env: "ATTENDANCE_HUB_LISTEN", key: "hub.listen", default: "127.0.0.1:8080")!
-        let address: SocketAddress
-        do { address = try SocketAddress(parsing: listenText) } catch { throw ValidationError("invalid listen address '\(listenText)': \(error)") }
-        let workerText = settings.value(flag: workers.map(String.init), env: "ATTENDANCE_HUB_WORKERS", key: "hub.workers", default: "1")!
-        guard let workerCount = Int(workerText), (1...256).contains(workerCount) else { throw ValidationError("workers must be 1-256") }
+        let address = try common.listenAddress(settings, flag: listen, component: "hub", default: "127.0.0.1:8080")
+        guard let workerCount = settings.integer(flag: workers, env: "ATTENDANCE_HUB_WORKERS", key: "hub.workers", default: 1),
+              (1...256).contains(workerCount)
+        else { throw ValidationError("workers must be 1-256") }
         let (signer, qrKey) = try common.secrets(settings, logger: logger)
         var configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
                                              workers: workerCount, signer: signer, qrKey: qrKey)

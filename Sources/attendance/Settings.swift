@@ -45,6 +45,12 @@ struct Settings {
         if let v = file[key], !v.isEmpty { return v }
         return fallback
     }
+
+    /// `value(flag:env:key:default:)` read as an integer; nil when the winning text is not one (the
+    /// caller says which range it wanted).
+    func integer(flag: Int?, env: String, key: String, default fallback: Int) -> Int? {
+        Int(value(flag: flag.map(String.init), env: env, key: key, default: String(fallback))!)
+    }
 }
 
 struct SettingsError: Error, CustomStringConvertible {
