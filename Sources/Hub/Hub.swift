@@ -8,9 +8,9 @@ import Logging
 public enum Hub {
     public static func run(_ configuration: HubConfiguration, logger: Logger) throws {
         let limit = EventLoop.raiseOpenFileLimit()
-        let metrics = HubMetrics()
         logger.info("hub listening on \(configuration.listen) with \(configuration.workers) worker(s); open-file limit \(limit)")
         let count = max(1, configuration.workers)
+        let metrics = (0..<count).map { _ in HubMetrics() }
         // Workers are built on their own threads (loop-bound objects never cross threads); a bind
         // error on any of them is reported back before the process settles into serving.
         let group = DispatchGroup()
@@ -22,7 +22,7 @@ public enum Hub {
                 var workerLogger = logger
                 workerLogger[metadataKey: "worker"] = "\(index)"
                 do {
-                    let worker = try HubWorker(configuration: configuration, metrics: metrics, logger: workerLogger)
+                    let worker = try HubWorker(configuration: configuration, metrics: metrics[index], allMetrics: metrics, logger: workerLogger)
                     try worker.start()
                     worker.run()
                 } catch {

@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Counters shared by every worker of a hub process (atomics, so workers never lock each other),
-/// written out in Prometheus text format by `/metrics`.
+/// One worker's counters. Each worker writes only its own instance (no cache line shared between
+/// cores on the hot path); `/metrics` sums every worker's with relaxed atomic loads.
 public final class HubMetrics: Sendable {
     let connectionsOpen = Atomic<Int>(0)
     let connectionsTotal = Atomic<Int>(0)
@@ -20,23 +20,25 @@ public final class HubMetrics: Sendable {
 
     public init() {}
 
-    public func prometheusText() -> String {
+    /// Prometheus text for the sum of `workers`.
+    public static func prometheusText(_ workers: [HubMetrics]) -> String {
         var out = ""
-        func counter(_ name: String, _ help: String, _ value: Int, type: String = "counter") {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        func counter(_ name: String, _ help: String, _ value: (HubMetrics) -> Int, type: String = "counter") {
+            let total = workers.reduce(0) { $0 + value($1) }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(total)\n"
         }
-        counter("attendance_hub_connections", "WebSocket connections open now.", connectionsOpen.load(ordering: .relaxed), type: "gauge")
-        counter("attendance_hub_connections_total", "WebSocket connections accepted.", connectionsTotal.load(ordering: .relaxed))
-        counter("attendance_hub_messages_in_total", "WebSocket messages received from clients.", messagesIn.load(ordering: .relaxed))
-        counter("attendance_hub_messages_out_total", "WebSocket messages sent to clients.", messagesOut.load(ordering: .relaxed))
-        counter("attendance_hub_events_received_total", "Class events received from Redis pub/sub or replay.", eventsReceived.load(ordering: .relaxed))
-        counter("attendance_hub_rooms", "Classes with at least one local subscriber.", rooms.load(ordering: .relaxed), type: "gauge")
-        counter("attendance_hub_send_queue_drops_total", "Connections closed with 1013 because their send queue passed the limit.", slowConsumerCloses.load(ordering: .relaxed))
-        counter("attendance_hub_redis_reconnects_total", "Redis connections re-established after a loss.", redisReconnects.load(ordering: .relaxed))
-        counter("attendance_hub_auth_failures_total", "WebSocket connections refused for a bad access token.", authFailures.load(ordering: .relaxed))
-        counter("attendance_hub_checkins_total", "Check-ins acknowledged over WebSocket.", checkins.load(ordering: .relaxed))
-        out += fanoutLatency.prometheusText(name: "attendance_hub_fanout_latency_seconds", help: "Pub/sub arrival to last subscriber write.")
-        out += eventAge.prometheusText(name: "attendance_hub_event_age_seconds", help: "Event write in Redis to hub fan-out.")
+        counter("attendance_hub_connections", "WebSocket connections open now.", { $0.connectionsOpen.load(ordering: .relaxed) }, type: "gauge")
+        counter("attendance_hub_connections_total", "WebSocket connections accepted.", { $0.connectionsTotal.load(ordering: .relaxed) })
+        counter("attendance_hub_messages_in_total", "WebSocket messages received from clients.", { $0.messagesIn.load(ordering: .relaxed) })
+        counter("attendance_hub_messages_out_total", "WebSocket messages sent to clients.", { $0.messagesOut.load(ordering: .relaxed) })
+        counter("attendance_hub_events_received_total", "Class events received from Redis pub/sub or replay.", { $0.eventsReceived.load(ordering: .relaxed) })
+        counter("attendance_hub_rooms", "Classes with at least one local subscriber (summed over workers).", { $0.rooms.load(ordering: .relaxed) }, type: "gauge")
+        counter("attendance_hub_send_queue_drops_total", "Connections closed with 1013 because their send queue passed the limit.", { $0.slowConsumerCloses.load(ordering: .relaxed) })
+        counter("attendance_hub_redis_reconnects_total", "Redis connections re-established after a loss.", { $0.redisReconnects.load(ordering: .relaxed) })
+        counter("attendance_hub_auth_failures_total", "WebSocket connections refused for a bad access token.", { $0.authFailures.load(ordering: .relaxed) })
+        counter("attendance_hub_checkins_total", "Check-ins acknowledged over WebSocket.", { $0.checkins.load(ordering: .relaxed) })
+        out += AtomicHistogram.prometheusText(workers.map(\.fanoutLatency), name: "attendance_hub_fanout_latency_seconds", help: "Pub/sub arrival to last subscriber write.")
+        out += AtomicHistogram.prometheusText(workers.map(\.eventAge), name: "attendance_hub_event_age_seconds", help: "Event write in Redis (its stream id time) to hub fan-out.")
         return out
     }
 }
@@ -44,9 +46,9 @@ public final class HubMetrics: Sendable {
 /// A fixed-bucket latency histogram with atomic buckets (microsecond bounds).
 final class AtomicHistogram: Sendable {
     let bounds: [Int]
-    private let buckets: [Counter]
-    private let sumMicros = Atomic<Int>(0)
-    private let count = Atomic<Int>(0)
+    let buckets: [Counter]
+    let sumMicros = Atomic<Int>(0)
+    let count = Atomic<Int>(0)
 
     init(boundsMicros: [Int]) {
         bounds = boundsMicros
@@ -61,17 +63,18 @@ final class AtomicHistogram: Sendable {
         count.add(1, ordering: .relaxed)
     }
 
-    func prometheusText(name: String, help: String) -> String {
+    static func prometheusText(_ parts: [AtomicHistogram], name: String, help: String) -> String {
+        guard let bounds = parts.first?.bounds else { return "" }
         var out = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         var cumulative = 0
-        for (i, bound) in bounds.enumerated() {
-            cumulative += buckets[i].value.load(ordering: .relaxed)
-            out += "\(name)_bucket{le=\"\(Double(bound) / 1_000_000)\"} \(cumulative)\n"
+        for i in 0...bounds.count {
+            cumulative += parts.reduce(0) { $0 + $1.buckets[i].value.load(ordering: .relaxed) }
+            let le = i < bounds.count ? "\(Double(bounds[i]) / 1_000_000)" : "+Inf"
+            out += "\(name)_bucket{le=\"\(le)\"} \(cumulative)\n"
         }
-        cumulative += buckets[bounds.count].value.load(ordering: .relaxed)
-        out += "\(name)_bucket{le=\"+Inf\"} \(cumulative)\n"
-        out += "\(name)_sum \(Double(sumMicros.load(ordering: .relaxed)) / 1_000_000)\n"
-        out += "\(name)_count \(count.load(ordering: .relaxed))\n"
+        let sum = parts.reduce(0) { $0 + $1.sumMicros.load(ordering: .relaxed) }
+        out += "\(name)_sum \(Double(sum) / 1_000_000)\n"
+        out += "\(name)_count \(parts.reduce(0) { $0 + $1.count.load(ordering: .relaxed) })\n"
         return out
     }
 }

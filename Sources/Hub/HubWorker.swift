@@ -14,6 +14,8 @@ final class HubWorker {
     let loop: EventLoop
     let configuration: HubConfiguration
     let metrics: HubMetrics
+    /// Every worker's metrics, summed by /metrics.
+    let allMetrics: [HubMetrics]
     var logger: Logger
     let redis: RedisClient
     let subscriber: RedisSubscriber
@@ -28,10 +30,11 @@ final class HubWorker {
     private(set) var isShuttingDown = false
     private var reportedReconnects = 0
 
-    init(configuration: HubConfiguration, metrics: HubMetrics, logger: Logger) throws {
+    init(configuration: HubConfiguration, metrics: HubMetrics, allMetrics: [HubMetrics], logger: Logger) throws {
         loop = try EventLoop()
         self.configuration = configuration
         self.metrics = metrics
+        self.allMetrics = allMetrics
         self.logger = logger
         redis = RedisClient(loop: loop, configuration: configuration.redis, logger: logger)
         subscriber = RedisSubscriber(loop: loop, configuration: configuration.redis, logger: logger)
@@ -49,7 +52,7 @@ final class HubWorker {
         router.add("GET", "/healthz") { [unowned self] _, _, responder in self.health(responder) }
         router.add("GET", "/metrics") { [unowned self] _, _, responder in
             responder.send(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                        body: Array(self.metrics.prometheusText().utf8)))
+                                        body: Array(HubMetrics.prometheusText(self.allMetrics).utf8)))
         }
         router.add("GET", "/ws") { _, _, responder in
             // Reached only when the request was not an upgrade.
@@ -199,7 +202,7 @@ final class HubWorker {
             switch result {
             case .success(let page):
                 for stored in page.events {
-                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }) { room.dispatchReplayed(event) }
+                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }) { room.deliverInOrder(event) }
                 }
                 if page.mayHaveMore, let next = page.next {
                     self.replayRoom(room, after: next)

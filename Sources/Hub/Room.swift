@@ -25,21 +25,20 @@ final class Room {
 
     var teacherCount: Int { members.reduce(0) { $0 + ($1.session.role == .student ? 0 : 1) } }
 
-    /// Hands an event to every member. The frame was built once; each member gets the same buffer.
+    /// Hands a live event to every member (held back while a replay runs). The frame was built
+    /// once; each member gets the same buffer.
     func dispatch(_ event: ClassEvent) {
         if isReplaying && event.offset != nil { held.append(event); return }
+        deliverInOrder(event)
+    }
+
+    /// Delivers an event unless the room is already past its offset: a replay after a reconnect
+    /// overlaps what pub/sub delivered, and stream order makes "past" a single comparison.
+    func deliverInOrder(_ event: ClassEvent) {
         if let offset = event.offset {
             if let last = lastOffset, offset <= last { return }
             lastOffset = offset
         }
-        for subscription in members { subscription.deliver(event) }
-    }
-
-    /// Events read back from the stream after a reconnect: in order, past whatever was fanned out.
-    func dispatchReplayed(_ event: ClassEvent) {
-        guard let offset = event.offset else { return }
-        if let last = lastOffset, offset <= last { return }
-        lastOffset = offset
         for subscription in members { subscription.deliver(event) }
     }
 

@@ -129,3 +129,31 @@ final class CheckinAndResumeTests: HubTestCase {
         }
     }
 }
+
+final class RedisOutageTests: HubTestCase {
+    /// The hub's pub/sub connection drops; events written meanwhile are replayed from the class
+    /// stream after the reconnect, in order, once; live events follow.
+    func testEventsDuringPubSubOutageAreReplayed() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        subscribe(dashboard, created.classId)
+        _ = try join(created, student: "s0")
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "joined").count == 1 })
+
+        var killed: Int64 = 0
+        redis.send(["CLIENT", "KILL", "TYPE", "pubsub"]) { killed = (try? $0.get().int) ?? -1 }
+        XCTAssertTrue(runLoop(loop) { killed != 0 })
+        XCTAssertGreaterThanOrEqual(killed, 1)
+        // Written while the hub has no subscription (its reconnect waits at least 50 ms).
+        _ = try join(created, student: "s1")
+        _ = try join(created, student: "s2")
+        XCTAssertTrue(runLoop(loop, timeoutMs: 10000) { dashboard.messages(type: "event", event: "joined").count == 3 })
+        _ = try join(created, student: "s3")
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "joined").count == 4 })
+        runLoop(loop, timeoutMs: 300) { false }
+        XCTAssertEqual(dashboard.messages(type: "event", event: "joined").map { $0["student_id"]?.string ?? "" }, ["s0", "s1", "s2", "s3"])
+        XCTAssertGreaterThanOrEqual(metric(hub, "attendance_hub_redis_reconnects_total") ?? 0, 1)
+        XCTAssertNil(dashboard.closeCode)
+    }
+}

@@ -1,0 +1,58 @@
+import Attendance
+import EventLoop
+import RedisClient
+
+/// Everything an `attendance api` process needs, resolved by the command line (flag > env > config
+/// file > default). Tests and the load tool build one directly and raise the limits they need.
+public struct APIConfiguration: Sendable {
+    public var listen: SocketAddress
+    public var redis: RedisConfiguration
+    public var signer: TokenSigner
+    public var qrKey: [UInt8]
+    /// Scheme, host and port students reach this server at, without a trailing "/": the base of join
+    /// links (`<publicURL>/j/<token>`) and of the URL a QR code encodes (`<publicURL>/checkin?qr=…`).
+    /// nil means `http://<bound address>`, which only works when students can reach the listen
+    /// address itself; behind a proxy or on 0.0.0.0 set it explicitly.
+    public var publicURL: String?
+    /// The hub WebSocket URL the dashboard page connects to.
+    public var hubURL: String = "ws://127.0.0.1:8080/ws"
+
+    /// Request bodies larger than this are refused with 413 before they are read. The largest
+    /// legitimate body is a class with a 5000-student roster (~350 KiB); 1 MiB leaves room.
+    public var maxBodyBytes = 1 << 20
+
+    /// Join attempts one client address may make per window. A class behind one NAT address joins
+    /// from one address, so this must cover a class's start rush; a brute-forcer still gets only this
+    /// many guesses of the million codes per window.
+    public var joinLimitPerAddress = 60
+    /// Join attempts naming one code per window: bounds the flood a leaked code can cause while
+    /// letting a large lecture join by code within a minute.
+    public var joinLimitPerCode = 300
+    /// Check-ins by code one student may attempt per window (only for classes that allow codes): a
+    /// student who joined by link must not be able to guess the code.
+    public var codeCheckinLimitPerStudent = 10
+    /// The fixed window of every rate limit above.
+    public var rateLimitWindowS = 60
+
+    /// How often classes past their `duration_s` are closed. State is in Redis, so a class whose end
+    /// passed while no process ran is closed by the first sweep after a restart.
+    public var sweepIntervalMs: UInt64 = 5_000
+    /// On SIGINT/SIGTERM, requests in flight get this long to finish before the process exits.
+    public var shutdownGraceMs: UInt64 = 5_000
+
+    public init(listen: SocketAddress, redis: RedisConfiguration, signer: TokenSigner, qrKey: [UInt8],
+                publicURL: String? = nil) {
+        self.listen = listen
+        self.redis = redis
+        self.signer = signer
+        self.qrKey = qrKey
+        self.publicURL = publicURL
+    }
+
+    /// The base links are built on, without trailing slashes so `base + "/j/…"` never doubles one.
+    func publicBase(bound: SocketAddress) -> String {
+        var url = Substring(publicURL ?? "http://\(bound)")
+        while url.hasSuffix("/") { url = url.dropLast() }
+        return String(url)
+    }
+}

@@ -1,0 +1,35 @@
+import Attendance
+
+extension APIHandlers {
+    /// `POST /v1/classes/{id}/checkins` (a student of the class): `{qr}` or `{code}` →
+    /// `{status, at_ms}`. Idempotent: a repeat answers the first check-in's result, also with 200.
+    func checkin(_ exchange: Exchange, classId: String) {
+        guard let actor = authenticate(exchange) else { return }
+        guard let body = body(exchange, fields: ["qr", "code"]) else { return }
+        let proof: CheckinProof
+        do throws(APIError) {
+            switch (body.has("qr"), body.has("code")) {
+            case (true, false): proof = .qr(try body.requiredString("qr"))
+            case (false, true): proof = .code(try body.requiredString("code"))
+            default: throw APIError.badRequest("Give exactly one of qr or code")
+            }
+        } catch {
+            return exchange.fail(error)
+        }
+        let address = exchange.clientAddress
+        let run = {
+            self.store.checkin(classId: classId, actor: actor, proof: proof, address: address) { result in
+                self.reply(exchange, result, ResponseEncoding.checkin)
+            }
+        }
+        // A code is guessable where a QR MAC is not; only a student of this class gets far enough
+        // for a guess to matter, so only that case spends a Redis round trip on counting.
+        if case .code = proof, actor.role == .student, actor.classId == classId {
+            let limit = RateLimit(scope: "checkin-code", key: "\(classId):\(actor.id)",
+                                  limit: configuration.codeCheckinLimitPerStudent)
+            checkRateLimits([limit], exchange: exchange, allowed: run)
+        } else {
+            run()
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Attendance
+import HTTP
+
+extension APIHandlers {
+    /// `POST /v1/classes` (teacher, admin) → 201 with the code, link and first QR.
+    func createClass(_ exchange: Exchange) {
+        guard let actor = authenticate(exchange) else { return }
+        guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
+                                                 "allow_code_checkin"]) else { return }
+        var request: CreateClassRequest
+        do throws(APIError) {
+            request = CreateClassRequest(name: try body.requiredString("name"))
+            if let roster = try body.identifierArray("roster") { request.roster = roster }
+            if let value = try body.int("late_after_s") { request.lateAfterS = value }
+            if let value = try body.int("duration_s") { request.durationS = value }
+            if let value = try body.int("qr_period_s") { request.qrPeriodS = value }
+            if let value = try body.bool("allow_code_checkin") { request.allowCodeCheckin = value }
+        } catch {
+            return exchange.fail(error)
+        }
+        store.createClass(request, actor: actor, address: exchange.clientAddress) { [publicBase] result in
+            if case .success(let created) = result {
+                var response = HTTPResponse.json(201, ResponseEncoding.created(created, publicBase: publicBase))
+                response.headers.add("Location", "/v1/classes/\(created.classId)")
+                response.headers.add("Cache-Control", "no-store")
+                return exchange.send(response)
+            }
+            self.reply(exchange, result) { _ in [] }
+        }
+    }
+
+    /// `GET /v1/classes/{id}` (its teacher, admin): the class and its status counts.
+    func classInfo(_ exchange: Exchange, classId: String) {
+        guard let actor = authenticate(exchange) else { return }
+        store.classInfo(classId: classId, actor: actor) { [publicBase] result in
+            self.reply(exchange, result) { ResponseEncoding.classInfo($0, publicBase: publicBase) }
+        }
+    }
+
+    /// `GET /v1/classes/{id}/qr[?format=svg]` (its teacher, admin): the current QR token as JSON, or
+    /// the QR image of its check-in URL.
+    func currentQR(_ exchange: Exchange, classId: String) {
+        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "svg"]) else { return }
+        store.currentQR(classId: classId, actor: actor) { [publicBase] result in
+            guard format == "svg", case .success(let code) = result else {
+                return self.reply(exchange, result) { ResponseEncoding.qr($0, publicBase: publicBase) }
+            }
+            guard let svg = QRCodeSVG.render(ResponseEncoding.qrURL(code.qr, publicBase: publicBase)) else {
+                // APIServer bounds the public URL so the text always fits; only memory exhaustion is left.
+                self.logger.error("QR encoding failed")
+                return exchange.fail(APIError(.unavailable))
+            }
+            exchange.send(HTTPResponse(status: 200, headers: [
+                "Content-Type": "image/svg+xml",
+                // The image changes with every window; a cached one would show an expired token.
+                "Cache-Control": "no-store",
+                "X-QR-Expires-Ms": String(code.expiresMs),
+            ], body: svg))
+        }
+    }
+}

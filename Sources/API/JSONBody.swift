@@ -1,0 +1,98 @@
+import Attendance
+import JSON
+
+/// A request body that must be one JSON object, read field by field. Every failure names the field
+/// and what was expected, so a client author can fix the request from the message alone. `null` is
+/// read as "absent" for optional fields.
+struct JSONBody {
+    let object: JSONObject
+
+    init(_ bytes: [UInt8]) throws(APIError) {
+        guard !bytes.isEmpty else { throw .invalidJSON("the body is empty; expected a JSON object") }
+        let value: JSONValue
+        do {
+            value = try JSON.parse(bytes)
+        } catch {
+            throw .invalidJSON(error.description)
+        }
+        guard let object = value.object else { throw .badRequest("The request body must be a JSON object") }
+        self.object = object
+    }
+
+    /// Refuses fields the endpoint does not know, so a misspelt option (`late_after`) is reported
+    /// instead of silently ignored.
+    func allowOnly(_ keys: Set<String>) throws(APIError) {
+        for key in object.keys where !keys.contains(key) {
+            let known = keys.sorted().joined(separator: ", ")
+            throw .badRequest("Unknown field '\(Self.clip(key))'; allowed: \(known)")
+        }
+    }
+
+    func has(_ key: String) -> Bool {
+        if let value = object[key], !value.isNull { return true }
+        return false
+    }
+
+    func string(_ key: String) throws(APIError) -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let text = value.string else { throw .badRequest("\(key) must be a string") }
+        return text
+    }
+
+    func requiredString(_ key: String) throws(APIError) -> String {
+        guard let text = try string(key) else { throw .badRequest("\(key) is required") }
+        return text
+    }
+
+    /// An identifier (`student_id`, …): 1–64 characters of `[A-Za-z0-9_.:-]`.
+    func requiredIdentifier(_ key: String) throws(APIError) -> String {
+        let text = try requiredString(key)
+        guard Identifier.isValid(text) else { throw Self.invalidIdentifier(key) }
+        return text
+    }
+
+    func int(_ key: String) throws(APIError) -> Int? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let number = value.int, let result = Int(exactly: number) else {
+            throw .badRequest("\(key) must be an integer")
+        }
+        return result
+    }
+
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let flag = value.bool else { throw .badRequest("\(key) must be true or false") }
+        return flag
+    }
+
+    func identifierArray(_ key: String) throws(APIError) -> [String]? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let items = value.array else { throw .badRequest("\(key) must be an array of strings") }
+        var result: [String] = []
+        result.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard let text = item.string else { throw .badRequest("\(key)[\(index)] must be a string") }
+            guard Identifier.isValid(text) else { throw Self.invalidIdentifier("\(key)[\(index)]") }
+            result.append(text)
+        }
+        return result
+    }
+
+    func status(_ key: String) throws(APIError) -> AttendanceStatus {
+        let text = try requiredString(key)
+        guard let status = AttendanceStatus(rawValue: text) else {
+            let names = AttendanceStatus.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .badRequest("\(key) must be one of \(names); got '\(Self.clip(text))'")
+        }
+        return status
+    }
+
+    static func invalidIdentifier(_ field: String) -> APIError {
+        .badRequest("\(field) must be 1–\(Identifier.maxLength) characters of A-Z a-z 0-9 _ . : -")
+    }
+
+    /// Echoed input is shortened so an error never grows with a hostile body.
+    static func clip(_ text: String) -> String {
+        text.count > 64 ? String(text.prefix(64)) + "…" : text
+    }
+}

@@ -1,0 +1,182 @@
+import Attendance
+import JSON
+
+/// The JSON bodies of successful responses, in PROTOCOL.md's snake_case. Absent optional values are
+/// written as `null` rather than left out, so every response of an endpoint has the same keys.
+enum ResponseEncoding {
+    static func created(_ created: CreatedClass, publicBase: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("class_id", created.classId)
+        w.field("name", created.name)
+        w.field("teacher_id", created.teacherId)
+        w.field("code", created.code)
+        w.field("link", publicBase + created.link)
+        w.field("link_token", created.linkToken)
+        w.field("qr", created.qr)
+        w.field("qr_url", qrURL(created.qr, publicBase: publicBase))
+        w.field("qr_expires_ms", created.qrExpiresMs)
+        w.field("start_ms", created.startMs)
+        w.field("closes_at_ms", created.closesAtMs)
+        w.field("late_after_s", created.lateAfterS)
+        w.field("duration_s", created.durationS)
+        w.field("qr_period_s", created.qrPeriodS)
+        w.field("allow_code_checkin", created.allowCodeCheckin)
+        w.field("roster_size", created.rosterSize)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func classInfo(_ info: ClassInfo, publicBase: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("class_id", info.classId)
+        w.field("name", info.name)
+        w.field("teacher_id", info.teacherId)
+        w.field("state", info.isOpen ? "open" : "closed")
+        w.field("start_ms", info.startMs)
+        w.field("closes_at_ms", info.closesAtMs)
+        w.key("closed_at_ms"); optional(&w, info.closedAtMs)
+        w.field("late_after_s", info.lateAfterS)
+        w.field("duration_s", info.durationS)
+        w.field("qr_period_s", info.qrPeriodS)
+        w.field("allow_code_checkin", info.allowCodeCheckin)
+        w.key("code"); optional(&w, info.code)
+        w.key("link"); optional(&w, info.linkToken.map { publicBase + JoinLink.path(token: $0) })
+        w.key("link_token"); optional(&w, info.linkToken)
+        w.field("roster_size", info.rosterSize)
+        w.key("counts")
+        w.beginObject()
+        for status in AttendanceStatus.allCases { w.field(status.rawValue, info.counts[status]) }
+        w.field("total", info.counts.total)
+        w.endObject()
+        w.field("offset", info.offset.description)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func qr(_ code: QRCode, publicBase: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.field("class_id", code.classId)
+        w.field("qr", code.qr)
+        w.field("url", qrURL(code.qr, publicBase: publicBase))
+        w.field("expires_ms", code.expiresMs)
+        w.field("period_s", code.periodS)
+        w.endObject()
+        return w.bytes
+    }
+
+    /// What a QR code encodes: the student page that checks in with the token. QR tokens are made of
+    /// identifier characters, digits and base64url, all of which a query may hold unescaped.
+    static func qrURL(_ qr: String, publicBase: String) -> String {
+        publicBase + "/checkin?qr=" + qr
+    }
+
+    static func joined(_ result: JoinResult) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("class_id", result.classId)
+        w.field("student_id", result.studentId)
+        w.field("access_token", result.accessToken)
+        w.field("status", result.status.rawValue)
+        w.key("at_ms"); optional(&w, result.atMs)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func checkin(_ result: CheckinResult) -> [UInt8] {
+        var w = JSONWriter(capacity: 64)
+        w.beginObject()
+        w.field("status", result.status.rawValue)
+        w.field("at_ms", result.atMs)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func attendance(classId: String, snapshot: ClassSnapshot) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + snapshot.students.count * 120)
+        w.beginObject()
+        w.field("class_id", classId)
+        w.field("offset", snapshot.offset.description)
+        w.field("state", snapshot.isClosed ? "closed" : "open")
+        w.key("students")
+        w.beginArray()
+        for record in snapshot.students { student(&w, record) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    static func student(_ w: inout JSONWriter, _ record: StudentRecord) {
+        w.beginObject()
+        w.field("student_id", record.studentId)
+        w.key("name"); optional(&w, record.name)
+        w.field("status", record.status.rawValue)
+        w.key("at_ms"); optional(&w, record.atMs)
+        w.key("method"); optional(&w, record.method)
+        w.key("by"); optional(&w, record.by)
+        w.key("note"); optional(&w, record.note)
+        w.endObject()
+    }
+
+    static func override(_ result: OverrideResult) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.field("student_id", result.studentId)
+        w.field("status", result.status.rawValue)
+        w.key("at_ms"); optional(&w, result.atMs)
+        w.field("changed", result.changed)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func bulk(_ result: BulkResult, status: AttendanceStatus) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + result.changed.count * 24)
+        w.beginObject()
+        w.field("status", status.rawValue)
+        w.key("changed")
+        w.beginArray()
+        for id in result.changed { w.string(id) }
+        w.endArray()
+        w.field("count", result.changed.count)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func closed(classId: String, _ result: CloseResult) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.field("class_id", classId)
+        w.field("state", "closed")
+        w.field("closed_at_ms", result.closedAtMs)
+        w.field("marked_absent", result.markedAbsent)
+        w.field("offset", result.offset.description)
+        w.endObject()
+        return w.bytes
+    }
+
+    /// The stored event JSON is spliced in as is: the bytes the hub sends, written by the scripts.
+    static func events(classId: String, _ page: EventPage) -> [UInt8] {
+        let size = page.events.reduce(96) { $0 + $1.json.count + 1 }
+        var w = JSONWriter(capacity: size)
+        w.beginObject()
+        w.field("class_id", classId)
+        w.key("events")
+        w.beginArray()
+        for event in page.events { event.json.withUnsafeBytes { w.raw($0) } }
+        w.endArray()
+        w.key("next"); optional(&w, page.next?.description)
+        w.field("has_more", page.mayHaveMore)
+        w.endObject()
+        return w.bytes
+    }
+
+    private static func optional(_ w: inout JSONWriter, _ value: String?) {
+        if let value { w.string(value) } else { w.null() }
+    }
+
+    private static func optional(_ w: inout JSONWriter, _ value: Int64?) {
+        if let value { w.int(value) } else { w.null() }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class APIPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
