@@ -15,7 +15,8 @@ public final class EventLoop {
     var cork: UnsafeMutableRawPointer
     var corkCapacity = 64 * 1024
     var corkCount = 0
-    var corkedConnection: TCPConnection?
+    /// Identity only (no reference counting on the write path); the connection is alive while it reads.
+    var corkedConnection: ObjectIdentifier?
 
     public init() throws(UVError) {
         // A write to a socket the peer already closed must fail with EPIPE, not kill the process.

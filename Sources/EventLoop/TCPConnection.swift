@@ -20,7 +20,7 @@ extension TCPConnectionDelegate {
 /// The connection keeps itself alive (and its delegate) from creation until its close callback.
 public final class TCPConnection {
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
     public private(set) var queuedBytes = 0
@@ -122,13 +122,13 @@ public final class TCPConnection {
     }
 
     private func didRead(_ bytes: UnsafeRawBufferPointer) {
-        loop.corkedConnection = self
+        loop.corkedConnection = ObjectIdentifier(self)
         delegate?.connectionDidRead(self, bytes)
         flushCork()
     }
 
     private func flushCork() {
-        guard loop.corkedConnection === self else { return }
+        guard loop.corkedConnection == ObjectIdentifier(self) else { return }
         loop.corkedConnection = nil
         let count = loop.corkCount
         loop.corkCount = 0
@@ -140,7 +140,7 @@ public final class TCPConnection {
     /// Writes bytes (copied only if the kernel does not take them at once).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen, bytes.count > 0 else { return }
-        if loop.corkedConnection === self { loop.corkAppend(bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(bytes); return }
         writeNow(bytes, shared: nil)
     }
 
@@ -151,7 +151,7 @@ public final class TCPConnection {
     /// Writes a shared buffer; if it must be queued, the queue references it instead of copying.
     public func write(_ buffer: ByteBuffer) {
         guard isOpen, buffer.count > 0 else { return }
-        if loop.corkedConnection === self { loop.corkAppend(buffer.bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(buffer.bytes); return }
         writeNow(buffer.bytes, shared: buffer)
     }
 
@@ -259,7 +259,7 @@ public final class TCPConnection {
 
     /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
     public func close() {
-        if loop.corkedConnection === self {
+        if loop.corkedConnection == ObjectIdentifier(self) {
             loop.corkedConnection = nil
             loop.corkCount = 0
         }

@@ -12,7 +12,7 @@ public final class HTTPServer {
     /// Returning false lets `handler` answer the request as usual.
     public typealias UpgradeHandler = (_ request: HTTPRequest, _ connection: TCPConnection, _ leftover: [UInt8]) -> Bool
 
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     let configuration: HTTPServerConfiguration
     let handler: Handler
     let upgradeHandler: UpgradeHandler?

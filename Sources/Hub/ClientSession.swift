@@ -6,7 +6,7 @@ import WebSocket
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
-    unowned let worker: HubWorker
+    unowned(unsafe) let worker: HubWorker
     let actor: Actor
     let address: String
     let tokenExpiresS: Int64
@@ -29,13 +29,16 @@ final class ClientSession: WebSocketConnectionDelegate {
         connection.send(frame: frame)
     }
 
-    func send(_ reply: HubReply) {
+    /// Builds a reply in the worker's reusable writer and sends it.
+    func reply(_ build: (inout JSONWriter) -> Void) {
         worker.metrics.messagesOut.add(1, ordering: .relaxed)
-        reply.writer.bytes.withUnsafeBytes { connection.sendText($0) }
+        worker.writer.reset()
+        build(&worker.writer)
+        worker.writer.bytes.withUnsafeBytes { connection.sendText($0) }
     }
 
     func sendError(id: JSONValue?, _ error: AttendanceError) {
-        send(HubReply.error(id: id, code: error.code, message: error.message))
+        reply { HubReply.error(&$0, id: id, code: error.code, message: error.message) }
     }
 
     // MARK: WebSocketConnectionDelegate
@@ -60,7 +63,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         }
         switch type {
         case "ping":
-            send(HubReply.pong(id: id))
+            reply { HubReply.pong(&$0, id: id) }
         case "subscribe":
             guard let classId = classId(in: message, id: id) else { return }
             var since: EventOffset?

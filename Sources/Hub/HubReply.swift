@@ -1,57 +1,63 @@
 import Attendance
 import JSON
 
-/// Hub → client messages (PROTOCOL.md), written straight to bytes.
-struct HubReply {
-    var writer = JSONWriter(capacity: 128)
-
-    private static func start(_ type: String, id: JSONValue?) -> HubReply {
-        var reply = HubReply()
-        reply.writer.beginObject()
-        reply.writer.key("type")
-        reply.writer.string(type)
+/// Hub → client messages (PROTOCOL.md), written straight to bytes in the worker's reusable writer.
+enum HubReply {
+    private static func start(_ w: inout JSONWriter, _ type: String, id: JSONValue?) {
+        w.beginObject()
+        w.key("type")
+        w.string(type)
         if let id {
-            reply.writer.key("id")
-            reply.writer.value(id)
+            w.key("id")
+            w.value(id)
         }
-        return reply
     }
 
-    static func pong(id: JSONValue?) -> HubReply {
-        var r = start("pong", id: id)
-        r.writer.endObject()
-        return r
+    static func pong(_ w: inout JSONWriter, id: JSONValue?) {
+        start(&w, "pong", id: id)
+        w.endObject()
     }
 
-    static func error(id: JSONValue?, code: String, message: String) -> HubReply {
-        var r = start("error", id: id)
-        r.writer.key("code"); r.writer.string(code)
-        r.writer.key("message"); r.writer.string(message)
-        r.writer.endObject()
-        return r
+    static func error(_ w: inout JSONWriter, id: JSONValue?, code: String, message: String) {
+        start(&w, "error", id: id)
+        w.key("code"); w.string(code)
+        w.key("message"); w.string(message)
+        w.endObject()
     }
 
-    static func ack(id: JSONValue?, status: String, atMs: Int64) -> HubReply {
-        var r = start("ack", id: id)
-        r.writer.key("status"); r.writer.string(status)
-        r.writer.key("at_ms"); r.writer.int(atMs)
-        r.writer.endObject()
-        return r
+    static func ack(_ w: inout JSONWriter, id: JSONValue?, status: String, atMs: Int64) {
+        start(&w, "ack", id: id)
+        w.key("status"); w.string(status)
+        w.key("at_ms"); w.int(atMs)
+        w.endObject()
     }
 
     /// `subscribed` with the snapshot (no `since`) or without it (a replay follows).
-    static func subscribed(id: JSONValue?, classId: String, offset: EventOffset, snapshot: [JSONValue]?) -> HubReply {
-        var r = start("subscribed", id: id)
-        r.writer.key("class_id"); r.writer.string(classId)
-        r.writer.key("offset"); r.writer.string(offset.description)
+    static func subscribed(_ w: inout JSONWriter, id: JSONValue?, classId: String, offset: EventOffset, snapshot: [StudentRecord]?) {
+        start(&w, "subscribed", id: id)
+        w.key("class_id"); w.string(classId)
+        w.key("offset"); w.string(offset.description)
         if let snapshot {
-            r.writer.key("snapshot")
-            r.writer.beginObject()
-            r.writer.key("students")
-            r.writer.value(.array(snapshot))
-            r.writer.endObject()
+            w.key("snapshot")
+            w.beginObject()
+            w.key("students")
+            w.beginArray()
+            for record in snapshot { writeSnapshotRow(&w, record) }
+            w.endArray()
+            w.endObject()
         }
-        r.writer.endObject()
-        return r
+        w.endObject()
+    }
+
+    private static func writeSnapshotRow(_ w: inout JSONWriter, _ r: StudentRecord) {
+        w.beginObject()
+        w.key("student_id"); w.string(r.studentId)
+        if let name = r.name { w.key("name"); w.string(name) }
+        w.key("status"); w.string(r.status.rawValue)
+        w.key("at_ms")
+        if let at = r.atMs { w.int(at) } else { w.null() }
+        if let method = r.method { w.key("method"); w.string(method) }
+        if let by = r.by { w.key("by"); w.string(by) }
+        w.endObject()
     }
 }

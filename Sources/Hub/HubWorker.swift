@@ -21,6 +21,8 @@ final class HubWorker {
     let subscriber: RedisSubscriber
     let store: ClassStore
     let scratch = WebSocketScratch()
+    /// Replies are built here one at a time (the loop is single-threaded), so no reply allocates.
+    var writer = JSONWriter(capacity: 4096)
     private var server: HTTPServer?
     private var rooms: [String: Room] = [:]
     private var roomsByChannel: [String: Room] = [:]
@@ -256,8 +258,7 @@ final class HubWorker {
             switch result {
             case .success(let snapshot):
                 let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
-                session.send(HubReply.subscribed(id: id, classId: classId, offset: snapshot.offset,
-                                                 snapshot: rows.map(\.snapshotJSON)))
+                session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: snapshot.offset, snapshot: rows) }
                 subscription.watermark = snapshot.offset
                 subscription.goLive()
                 if !snapshot.isClosed { self.startQRIfNeeded(subscription) }
@@ -276,7 +277,7 @@ final class HubWorker {
             switch result {
             case .success(let page):
                 if first {
-                    session.send(HubReply.subscribed(id: id, classId: classId, offset: offset, snapshot: nil))
+                    session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: offset, snapshot: nil) }
                     subscription.watermark = offset
                 }
                 for stored in page.events {
@@ -333,7 +334,7 @@ final class HubWorker {
             switch result {
             case .success(let checkin):
                 self.metrics.checkins.add(1, ordering: .relaxed)
-                session.send(HubReply.ack(id: id, status: checkin.status.rawValue, atMs: checkin.atMs))
+                session.reply { HubReply.ack(&$0, id: id, status: checkin.status.rawValue, atMs: checkin.atMs) }
             case .failure(let error):
                 session.sendError(id: id, error)
             }
@@ -467,18 +468,4 @@ final class RejectedSession: WebSocketConnectionDelegate {
     nonisolated(unsafe) static let shared = RejectedSession()
     func didReceiveText(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer) {}
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {}
-}
-
-extension StudentRecord {
-    /// One row of the `subscribed` snapshot.
-    var snapshotJSON: JSONValue {
-        var o = JSONObject()
-        o["student_id"] = .string(studentId)
-        if let name { o["name"] = .string(name) }
-        o["status"] = .string(status.rawValue)
-        o["at_ms"] = atMs.map { .int($0) } ?? .null
-        if let method { o["method"] = .string(method) }
-        if let by { o["by"] = .string(by) }
-        return .object(o)
-    }
 }

@@ -51,8 +51,8 @@ final class Room {
 /// are kept in `pending`; after that, only events past `watermark` go out, so the hand-over from
 /// snapshot/replay to live events loses nothing and repeats nothing.
 final class Subscription {
-    unowned let session: ClientSession
-    unowned let room: Room
+    unowned(unsafe) let session: ClientSession
+    unowned(unsafe) let room: Room
     var watermark: EventOffset = .zero
     var pending: [ClassEvent]? = []
 

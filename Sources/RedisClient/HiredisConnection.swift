@@ -6,7 +6,7 @@ import Logging
 /// One hiredis async context on the loop, re-created with exponential backoff whenever it drops.
 /// RedisClient and RedisSubscriber each own one; this type knows nothing about what they send.
 final class HiredisConnection {
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     let configuration: RedisConfiguration
     let logger: Logger
     private(set) var context: UnsafeMutablePointer<redisAsyncContext>?

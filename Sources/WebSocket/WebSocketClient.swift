@@ -14,7 +14,7 @@ public final class WebSocketClient: TCPConnectionDelegate {
     public static let closeTimeoutMs: UInt64 = 5000
 
     let tcp: TCPConnection
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketClientDelegate?
     var handshake: WebSocketHandshakeResponseParser?

@@ -27,7 +27,7 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     public static let defaultCloseTimeoutMs: UInt32 = 5000
 
     public let tcp: TCPConnection
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     let scratch: WebSocketScratch
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketConnectionDelegate?
