@@ -37,7 +37,7 @@ func readSmallFile(_ path: String) -> String? {
 func residentKiB(pid: Int32) -> Int? {
     guard let status = readSmallFile("/proc/\(pid)/status") else { return nil }
     for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.dropFirst("VmRSS:".count).split(separator: " ").first ?? "")
+        return Int(line.dropFirst("VmRSS:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
     }
     return nil
 }

@@ -77,10 +77,10 @@ enum HTMLReport {
         var series: [SVGPlot.Series] = []
         for (name, color, recorder) in recorders {
             series.append(.init(name: "\(name) p99", color: color, points: recorder.series.map { ($0.elapsedS, $0.p99Ms) }))
-            series.append(.init(name: "\(name) p50", color: color + "88", points: recorder.series.map { ($0.elapsedS, $0.p50Ms) }))
+            series.append(.init(name: "\(name) p50", color: color + "66", points: recorder.series.map { ($0.elapsedS, $0.p50Ms) }))
         }
-        for (name, _, recorder) in recorders {
-            series.append(.init(name: "\(name) max", color: "#999999", points: recorder.series.map { ($0.elapsedS, $0.maxMs) }))
+        for (name, color, recorder) in recorders {
+            series.append(.init(name: "\(name) max", color: color, points: recorder.series.map { ($0.elapsedS, $0.maxMs) }, dashed: true))
         }
         return SVGPlot(title: "Latency over time (per second)", xLabel: "elapsed (s)", yLabel: "latency (ms)",
                        series: series).render()

@@ -105,6 +105,7 @@ final class IdleScenario: Scenario {
     // MARK: Scenario
 
     func tick(elapsedS: Double) {
+        guard !closed else { return }
         if holding || settled == clientCount { sample() } else if let rss = residentKiB(pid: hubPid) { rssSeries.append((elapsedS, rss)) }
         if !holding, settled < clientCount, let stalled = stallWatch.check(nowS: elapsedS, limitS: 30) {
             run.fail("connecting made no progress for \(stalled) s (\(settled)/\(clientCount) settled)")

@@ -50,6 +50,8 @@ final class LoadRun {
         loop.run()
         run.stopProgress()
         if let fatal = run.fatal { throw fatal }
+        // Close the last partial second of the latency time series.
+        scenario.tick(elapsedS: Double(run.elapsedMs) / 1000)
         let result = scenario.result()
         run.printSummary(result)
         return result
@@ -115,7 +117,7 @@ final class LoadRun {
             guard let scenario = self.scenario else { return }
             let elapsed = Double(self.elapsedMs) / 1000
             scenario.tick(elapsedS: elapsed)
-            let line = "[\(pad(Int(elapsed), 4)) s] " + scenario.progressLine() + "  errors \(self.errors.total)"
+            let line = "[\(pad(Int(elapsed.rounded()), 4)) s] " + scenario.progressLine() + "  errors \(self.errors.total)"
             if self.stderrIsTTY {
                 writeStderr("\r\u{1B}[K" + line)
             } else {

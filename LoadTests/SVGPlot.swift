@@ -4,6 +4,7 @@ struct SVGPlot {
         let name: String
         let color: String
         let points: [(x: Double, y: Double)]
+        var dashed = false
     }
 
     var title: String
@@ -15,7 +16,7 @@ struct SVGPlot {
     var width = 760.0
     var height = 320.0
 
-    private let left = 64.0, right = 16.0, top = 30.0, bottom = 46.0
+    private let left = 64.0, right = 34.0, top = 30.0, bottom = 46.0
 
     func render() -> String {
         let points = series.flatMap(\.points)
@@ -53,12 +54,13 @@ struct SVGPlot {
         svg += "<text transform=\"translate(14 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeHTML(yLabel))</text>"
         for (i, s) in series.enumerated() where !s.points.isEmpty {
             let path = s.points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\" points=\"\(path)\"/>"
+            let dash = s.dashed ? " stroke-dasharray=\"5 3\"" : ""
+            svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\"\(dash) points=\"\(path)\"/>"
             if s.points.count == 1 {
                 svg += "<circle cx=\"\(f(px(s.points[0].x)))\" cy=\"\(f(py(s.points[0].y)))\" r=\"3\" fill=\"\(s.color)\"/>"
             }
             let ly = top + 14 + Double(i) * 14
-            svg += "<line x1=\"\(f(left + 10))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + 28))\" y2=\"\(f(ly - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
+            svg += "<line x1=\"\(f(left + 10))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + 28))\" y2=\"\(f(ly - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash)/>"
             svg += "<text x=\"\(f(left + 32))\" y=\"\(f(ly))\">\(escapeHTML(s.name))</text>"
         }
         return svg + "</svg>"
