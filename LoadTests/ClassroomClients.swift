@@ -35,6 +35,10 @@ final class ClassroomTeacher: WebSocketClientDelegate {
     }
 
     func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
+        MessageScanner.withCompact(bytes) { handle($0) }
+    }
+
+    private func handle(_ bytes: UnsafeRawBufferPointer) {
         let type = MessageScanner.string("type", in: bytes)
         if MessageScanner.equals(type, "event") {
             let event = MessageScanner.string("event", in: bytes)
@@ -124,6 +128,10 @@ final class ClassroomStudent: WebSocketClientDelegate {
     }
 
     func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
+        MessageScanner.withCompact(bytes) { handle($0) }
+    }
+
+    private func handle(_ bytes: UnsafeRawBufferPointer) {
         let type = MessageScanner.string("type", in: bytes)
         if MessageScanner.equals(type, "ack") {
             guard awaitingAck else { return scenario.run.errors.add("unexpected ack") }

@@ -315,6 +315,10 @@ final class FanoutSubscriber: WebSocketClientDelegate {
     }
 
     func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
+        MessageScanner.withCompact(bytes) { handle($0) }
+    }
+
+    private func handle(_ bytes: UnsafeRawBufferPointer) {
         let type = MessageScanner.string("type", in: bytes)
         if MessageScanner.equals(type, "event") {
             guard MessageScanner.equals(MessageScanner.string("event", in: bytes), "status_changed") else { return }

@@ -1,8 +1,19 @@
+import JSON
+
 /// Reads string fields from the hub's compact JSON messages without building a JSON tree: the tool
 /// receives hundreds of thousands of events a second and must not become the bottleneck it measures.
 /// The hub and the Lua scripts write `"key":"value"` without spaces and identifiers, offsets and
 /// QR tokens never contain escapes; anything else falls back to the full parser at the caller.
 enum MessageScanner {
+    /// Calls `body` with the message in the compact form the scanner reads: as it is when it already
+    /// has a compact `"type":"…"`, otherwise parsed and re-serialized (servers that put spaces
+    /// after colons, like the Python reference server, cost one parse per message).
+    static func withCompact(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if string("type", in: bytes) != nil { return body(bytes) }
+        guard let value = try? JSON.parse(bytes) else { return body(bytes) }
+        value.serialized().withUnsafeBytes { body($0) }
+    }
+
     /// The bytes of the string value of `"key":"…"`, or nil when not present in that form.
     static func string(_ key: StaticString, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         let pattern = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
