@@ -85,7 +85,8 @@ final class APIClient {
                 if !reconnecting[index] { open(index) { _ in } }
                 continue
             }
-            if best == nil || client.pendingCount < best!.pendingCount { best = client }
+            if let current = best, current.pendingCount <= client.pendingCount { continue }
+            best = client
         }
         if let best { send(best) } else { waiting.append(send) }
     }

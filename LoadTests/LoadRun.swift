@@ -48,13 +48,17 @@ final class LoadRun {
         run.startProgress()
         scenario.start()
         loop.run()
+        // The loop is never deinitialized: its deinit would run the close callbacks of connections
+        // still closing, whose delegates point (unowned) at a scenario being released. The process
+        // ends right after the report is written, so the memory goes back to the system anyway.
+        _ = Unmanaged.passRetained(loop)
         run.stopProgress()
         if let fatal = run.fatal { throw fatal }
         // Close the last partial second of the latency time series.
         scenario.tick(elapsedS: Double(run.elapsedMs) / 1000)
         let result = scenario.result()
         run.printSummary(result)
-        return result
+        return withExtendedLifetime(scenario) { result }
     }
 
     private(set) var openFileLimit = 0
