@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import TestSupport
+import XCTest
+
+/// Runs the real `attendance-load` binary against a real hub, API and Redis, and checks the result
+/// object it writes (PROTOCOL.md "Command line"): behaviour, never timings.
+final class LoadToolTests: XCTestCase {
+    nonisolated(unsafe) static var hub: AttendanceProcess?
+    nonisolated(unsafe) static var api: AttendanceProcess?
+
+    /// The result keys, in the documented order.
+    static let resultKeys = ["scenario", "clients", "checkins", "errors", "lost_events", "duplicate_events",
+                             "ack_latency_ms", "event_latency_ms", "messages_per_s", "hub_rss_kib", "hub_rss_per_conn_bytes"]
+
+    override class func setUp() {
+        super.setUp()
+        let redis = RedisServer.shared
+        hub = try? AttendanceProcess("hub", redis: redis)
+        // A whole class joins from 127.0.0.1 here, so the per-address join limit must allow it.
+        api = try? AttendanceProcess("api", redis: redis, extra: ["--join-limit-per-address", "100000",
+                                                                  "--join-limit-per-code", "100000"])
+    }
+
+    override class func tearDown() {
+        api?.stop()
+        hub?.stop()
+        super.tearDown()
+    }
+
+    private func servers() throws -> (hub: AttendanceProcess, api: AttendanceProcess) {
+        guard let hub = Self.hub, let api = Self.api else {
+            throw XCTSkip("hub or api did not start (see the log above)")
+        }
+        return (hub, api)
+    }
+
+    func testClassroomChecksEveryStudentInWithoutErrorsLossOrDuplicates() throws {
+        let (hub, api) = try servers()
+        let (status, result, stderr) = try runLoad(["classroom", "--classes", "4", "--students", "50", "--window-s", "3",
+                                                     "--hub", "ws://\(hub.address)", "--api", "http://\(api.address)"])
+        XCTAssertEqual(status, 0, stderr)
+        let json = try XCTUnwrap(result, stderr)
+        XCTAssertEqual(json["scenario"] as? String, "classroom")
+        XCTAssertEqual(json["errors"] as? Int, 0, stderr)
+        XCTAssertEqual(json["lost_events"] as? Int, 0, stderr)
+        XCTAssertEqual(json["duplicate_events"] as? Int, 0, stderr)
+        XCTAssertEqual(json["checkins"] as? Int, 200)
+        XCTAssertEqual(json["clients"] as? Int, 204)
+        for key in ["ack_latency_ms", "event_latency_ms"] {
+            let latency = try XCTUnwrap(json[key] as? [String: Any], key)
+            XCTAssertEqual(Set(latency.keys), ["p50", "p90", "p99", "p999", "max"])
+        }
+        for key in ["messages_per_s", "hub_rss_kib", "hub_rss_per_conn_bytes"] {
+            XCTAssertTrue(json[key] is NSNull, "\(key) is not measured by classroom and must be null")
+        }
+    }
+
+    func testFanoutDeliversEveryEventToEverySubscriber() throws {
+        let (hub, api) = try servers()
+        let (status, result, stderr) = try runLoad(["fanout", "--classes", "2", "--subscribers", "10", "--rate", "20",
+                                                     "--duration-s", "1", "--hub", "ws://\(hub.address)",
+                                                     "--api", "http://\(api.address)"])
+        XCTAssertEqual(status, 0, stderr)
+        let json = try XCTUnwrap(result, stderr)
+        XCTAssertEqual(json["scenario"] as? String, "fanout")
+        XCTAssertEqual(json["clients"] as? Int, 10)
+        XCTAssertEqual(json["errors"] as? Int, 0, stderr)
+        XCTAssertEqual(json["lost_events"] as? Int, 0, stderr)
+        XCTAssertEqual(json["duplicate_events"] as? Int, 0, stderr)
+        XCTAssertGreaterThan(json["messages_per_s"] as? Double ?? 0, 0)
+        XCTAssertNotNil(json["event_latency_ms"] as? [String: Any])
+        XCTAssertTrue(json["checkins"] is NSNull)
+    }
+
+    func testIdleReadsTheHubsMemory() throws {
+        let (hub, _) = try servers()
+        let (status, result, stderr) = try runLoad(["idle", "--clients", "50", "--hub-pid", String(hub.pid), "--hold-s", "1",
+                                                     "--hub", "ws://\(hub.address)"])
+        XCTAssertEqual(status, 0, stderr)
+        let json = try XCTUnwrap(result, stderr)
+        XCTAssertEqual(json["scenario"] as? String, "idle")
+        XCTAssertEqual(json["clients"] as? Int, 50)
+        XCTAssertEqual(json["errors"] as? Int, 0, stderr)
+        XCTAssertGreaterThan(json["hub_rss_kib"] as? Int ?? 0, 0)
+        XCTAssertNotNil(json["hub_rss_per_conn_bytes"] as? Int)
+        XCTAssertTrue(json["ack_latency_ms"] is NSNull)
+    }
+
+    func testUnreachableHubEndsWithOneClearMessage() throws {
+        let port = freeTCPPort()
+        let (status, result, stderr) = try runLoad(["idle", "--clients", "10", "--hub-pid", String(getpid()),
+                                                     "--hub", "ws://127.0.0.1:\(port)"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertNil(result)
+        XCTAssertTrue(stderr.contains("cannot reach the hub at ws://127.0.0.1:\(port)"), stderr)
+        XCTAssertEqual(stderr.components(separatedBy: "Error:").count - 1, 1, stderr)
+    }
+
+    func testUnreachableAPIEndsWithOneClearMessage() throws {
+        let (hub, _) = try servers()
+        let port = freeTCPPort()
+        let (status, _, stderr) = try runLoad(["classroom", "--classes", "1", "--students", "1", "--window-s", "1",
+                                                "--hub", "ws://\(hub.address)", "--api", "http://127.0.0.1:\(port)"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(stderr.contains("127.0.0.1:\(port)") && stderr.contains("refused"), stderr)
+    }
+
+    // MARK: helpers
+
+    /// Runs `attendance-load` (built beside `attendance`) with `--json` to a temporary file; returns
+    /// the exit status, the parsed result object when one was written, and stderr.
+    private func runLoad(_ arguments: [String]) throws -> (Int32, [String: Any]?, String) {
+        let binary = URL(fileURLWithPath: AttendanceProcess.executable).deletingLastPathComponent()
+            .appendingPathComponent("attendance-load").path
+        let output = NSTemporaryDirectory() + "attendance-load-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments + ["--json", output]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The tool ends by itself; the read returns at its exit (its stderr closes).
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let data = FileManager.default.contents(atPath: output) else { return (process.terminationStatus, nil, stderr) }
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        if let object {
+            XCTAssertEqual(Set(object.keys), Set(Self.resultKeys), "the result object has exactly the documented keys")
+            let text = String(decoding: data, as: UTF8.self)
+            let positions = Self.resultKeys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
+            XCTAssertEqual(positions, positions.sorted(), "keys in the documented order")
+        }
+        return (process.terminationStatus, object, stderr)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class LoadToolPlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
