@@ -103,3 +103,34 @@ public final class LoopWakeup: @unchecked Sendable {
         }
     }
 }
+
+/// Runs a callback once per loop iteration, right after I/O callbacks (uv_check): the place to
+/// flush work that I/O callbacks batched up during the turn.
+public final class LoopCheck {
+    let handle: UnsafeMutablePointer<uv_check_t>
+    private var callback: (() -> Void)?
+
+    public init(loop: EventLoop, _ callback: @escaping () -> Void) {
+        handle = .allocate(capacity: 1)
+        uv_check_init(loop.uv, handle)
+        self.callback = callback
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        uv_check_start(handle) { h in
+            Unmanaged<LoopCheck>.fromOpaque(h!.pointee.data).takeUnretainedValue().callback?()
+        }
+        // A check alone must not keep the loop running.
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    public func close() {
+        guard callback != nil else { return }
+        callback = nil
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
+            Unmanaged<LoopCheck>.fromOpaque(h!.pointee.data).release()
+            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_check_t.self).deallocate()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension LoopCheck: Sendable {}

@@ -24,8 +24,9 @@ final class ClientSession: WebSocketConnectionDelegate {
         self.tokenExpiresS = tokenExpiresS
     }
 
-    func send(frame: ByteBuffer) {
-        worker.metrics.messagesOut.add(1, ordering: .relaxed)
+    /// Sends pre-framed bytes holding `messages` WebSocket messages.
+    func send(frame: ByteBuffer, messages: Int = 1) {
+        worker.metrics.messagesOut.add(messages, ordering: .relaxed)
         connection.send(frame: frame)
     }
 

@@ -13,7 +13,7 @@ public final class HubMetrics: Sendable {
     let authFailures = Atomic<Int>(0)
     let checkins = Atomic<Int>(0)
     let rooms = Atomic<Int>(0)
-    /// Time from a pub/sub message's arrival to the last subscriber write handed to the kernel.
+    /// Time to hand one loop turn's batched events to every subscriber's socket.
     let fanoutLatency = AtomicHistogram(boundsMicros: [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000])
     /// Time from the event's write in Redis (its `at_ms`) to fan-out: the end-to-end age at delivery.
     let eventAge = AtomicHistogram(boundsMicros: [1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000])
@@ -37,7 +37,7 @@ public final class HubMetrics: Sendable {
         counter("attendance_hub_redis_reconnects_total", "Redis connections re-established after a loss.", { $0.redisReconnects.load(ordering: .relaxed) })
         counter("attendance_hub_auth_failures_total", "WebSocket connections refused for a bad access token.", { $0.authFailures.load(ordering: .relaxed) })
         counter("attendance_hub_checkins_total", "Check-ins acknowledged over WebSocket.", { $0.checkins.load(ordering: .relaxed) })
-        out += AtomicHistogram.prometheusText(workers.map(\.fanoutLatency), name: "attendance_hub_fanout_latency_seconds", help: "Pub/sub arrival to last subscriber write.")
+        out += AtomicHistogram.prometheusText(workers.map(\.fanoutLatency), name: "attendance_hub_fanout_latency_seconds", help: "Writing one loop turn's batched events to every subscriber.")
         out += AtomicHistogram.prometheusText(workers.map(\.eventAge), name: "attendance_hub_event_age_seconds", help: "Event write in Redis (its stream id time) to hub fan-out.")
         return out
     }

@@ -28,6 +28,8 @@ final class HubWorker {
     private var roomsByChannel: [String: Room] = [:]
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private var sweepTimer: LoopTimer?
+    private let flushQueue = FlushQueue()
+    private var flushCheck: LoopCheck?
     private var signals: [SignalWatcher] = []
     private(set) var isShuttingDown = false
     private var reportedReconnects = 0
@@ -68,6 +70,7 @@ final class HubWorker {
                                     self.upgrade(request, connection: connection, leftover: leftover)
                                 }, handler: { router.handle($0, $1) })
 
+        flushCheck = LoopCheck(loop: loop) { [unowned self] in self.flushRooms() }
         let sweep = LoopTimer(loop: loop)
         sweep.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) { [unowned self] in self.sweep() }
         sweep.unref()
@@ -143,7 +146,7 @@ final class HubWorker {
 
     private func room(for classId: String) -> Room {
         if let room = rooms[classId] { return room }
-        let room = Room(classId: classId)
+        let room = Room(classId: classId, flushQueue: flushQueue)
         rooms[classId] = room
         roomsByChannel[room.channel] = room
         metrics.rooms.add(1, ordering: .relaxed)
@@ -170,7 +173,6 @@ final class HubWorker {
     /// A pub/sub message: parse its header once, frame it once, hand the frame to the room.
     private func received(channel: String, payload: UnsafeRawBufferPointer) {
         guard let room = roomsByChannel[channel] else { return }
-        let started = EventLoop.monotonicNs()
         guard let event = ClassEvent.stored(payload) else {
             logger.warning("ignoring a malformed event on \(channel)")
             return
@@ -182,7 +184,6 @@ final class HubWorker {
         if let offset = event.offset, now >= Int64(offset.ms) {
             metrics.eventAge.record(micros: Int(now - Int64(offset.ms)) * 1000)
         }
-        metrics.fanoutLatency.record(micros: Int((EventLoop.monotonicNs() - started) / 1000))
     }
 
     /// After Redis came back, each room replays from its last offset what was published meanwhile;
@@ -218,6 +219,16 @@ final class HubWorker {
             room.held = []
             for event in held { room.dispatch(event) }
         }
+    }
+
+    /// End of a loop turn: write the events the turn's pub/sub reads batched per room.
+    private func flushRooms() {
+        guard !flushQueue.rooms.isEmpty else { return }
+        let started = EventLoop.monotonicNs()
+        let rooms = flushQueue.rooms
+        flushQueue.rooms.removeAll(keepingCapacity: true)
+        for room in rooms { room.flush() }
+        metrics.fanoutLatency.record(micros: Int((EventLoop.monotonicNs() - started) / 1000))
     }
 
     // MARK: client requests
@@ -452,6 +463,8 @@ final class HubWorker {
         finished = true
         sweepTimer?.close()
         sweepTimer = nil
+        flushCheck?.close()
+        flushCheck = nil
         for room in rooms.values { stopQR(room) }
         for signal in signals { signal.close() }
         signals = []

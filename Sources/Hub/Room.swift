@@ -17,29 +17,72 @@ final class Room {
     var held: [ClassEvent] = []
     var qrTimer: LoopTimer?
     var qrPeriodS: Int = 0
+    /// Events accepted during this loop turn, written when it ends (`flush`): one pub/sub read often
+    /// carries several events of a class, and a dashboard then gets them in one write, not one each.
+    private var batch: [ClassEvent] = []
+    private unowned(unsafe) let flushQueue: FlushQueue
 
-    init(classId: String) {
+    init(classId: String, flushQueue: FlushQueue) {
         self.classId = classId
+        self.flushQueue = flushQueue
         channel = liveChannel(classId)
     }
 
     var teacherCount: Int { members.reduce(0) { $0 + ($1.session.role == .student ? 0 : 1) } }
 
-    /// Hands a live event to every member (held back while a replay runs). The frame was built
-    /// once; each member gets the same buffer.
+    /// Hands a live event to every member (held back while a replay runs). Ephemeral events
+    /// (qr_rotated) go out at once; stored ones are batched until the end of the loop turn.
     func dispatch(_ event: ClassEvent) {
-        if isReplaying && event.offset != nil { held.append(event); return }
+        guard event.offset != nil else {
+            for subscription in members { subscription.deliver(event) }
+            return
+        }
+        if isReplaying { held.append(event); return }
         deliverInOrder(event)
     }
 
-    /// Delivers an event unless the room is already past its offset: a replay after a reconnect
+    /// Accepts an event unless the room is already past its offset: a replay after a reconnect
     /// overlaps what pub/sub delivered, and stream order makes "past" a single comparison.
     func deliverInOrder(_ event: ClassEvent) {
-        if let offset = event.offset {
-            if let last = lastOffset, offset <= last { return }
-            lastOffset = offset
+        guard let offset = event.offset else { return }
+        if let last = lastOffset, offset <= last { return }
+        lastOffset = offset
+        if batch.isEmpty { flushQueue.rooms.append(self) }
+        batch.append(event)
+    }
+
+    /// Writes the turn's events. A live teacher or admin behind all of them gets one buffer with
+    /// every frame (built once, shared by all such members); students (who see only their own
+    /// events) and subscriptions still loading get the events one by one through their filters.
+    func flush() {
+        guard !batch.isEmpty else { return }
+        let events = batch
+        batch.removeAll(keepingCapacity: true)
+        guard events.count > 1, let first = events.first?.offset, let last = events.last?.offset else {
+            for event in events { for subscription in members { subscription.deliver(event) } }
+            return
         }
-        for subscription in members { subscription.deliver(event) }
+        var combined: ByteBuffer?
+        for subscription in members {
+            if subscription.pending == nil, subscription.session.role != .student, subscription.watermark < first {
+                let frames = combined ?? Room.concatenate(events)
+                combined = frames
+                subscription.watermark = last
+                subscription.session.send(frame: frames, messages: events.count)
+            } else {
+                for event in events { subscription.deliver(event) }
+            }
+        }
+    }
+
+    private static func concatenate(_ events: [ClassEvent]) -> ByteBuffer {
+        ByteBuffer(count: events.reduce(0) { $0 + $1.frame.count }) { out in
+            var at = 0
+            for event in events {
+                (out.baseAddress! + at).copyMemory(from: event.frame.base, byteCount: event.frame.count)
+                at += event.frame.count
+            }
+        }
     }
 
     func remove(_ subscription: Subscription) {
@@ -82,4 +125,10 @@ final class Subscription {
         pending = nil
         for event in held { send(event) }
     }
+}
+
+/// Rooms with events batched in the current loop turn; the worker flushes them when the turn's
+/// I/O is done.
+final class FlushQueue {
+    var rooms: [Room] = []
 }

@@ -43,6 +43,36 @@ final class FanOutTests: HubTestCase {
         XCTAssertEqual(metric(hub, "attendance_hub_rooms"), 10)
     }
 
+    /// A burst published in one pipeline arrives in one pub/sub read and is written per turn:
+    /// teachers get every event once, in order; students (and a dashboard still loading) get
+    /// exactly what their filters allow.
+    func testBurstIsDeliveredInOrderToTeachersAndFilteredForStudents() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let s1 = try join(created, student: "s1")
+        let teachers = (0..<5).map { _ in connected(hub, token: token(.teacher, "t1")) }
+        for teacher in teachers { subscribe(teacher, created.classId) }
+        let student = connected(hub, token: s1.accessToken)
+        subscribe(student, created.classId)
+        let base = EventLoop.wallClockMs() + 60_000
+        var done = 0
+        for i in 0..<200 {
+            let sid = i % 10 == 0 ? "s1" : "x\(i)"
+            let payload = #"{"type":"event","class_id":"\#(created.classId)","offset":"\#(base)-\#(i)","event":"checked_in","student_id":"\#(sid)","status":"present","at_ms":\#(base),"method":"qr"}"#
+            redis.send(["PUBLISH", liveChannel(created.classId), payload]) { _ in done += 1 }
+        }
+        XCTAssertTrue(runLoop(loop) { done == 200 })
+        XCTAssertTrue(runLoop(loop) { teachers.allSatisfy { $0.messages(type: "event", event: "checked_in").count == 200 } })
+        XCTAssertTrue(runLoop(loop) { student.messages(type: "event", event: "checked_in").count == 20 })
+        runLoop(loop, timeoutMs: 300) { false }
+        for teacher in teachers {
+            let seqs = teacher.messages(type: "event", event: "checked_in").compactMap { $0["offset"]?.string?.split(separator: "-").last.flatMap { Int($0) } }
+            XCTAssertEqual(seqs, Array(0..<200))
+        }
+        XCTAssertEqual(student.messages(type: "event", event: "checked_in").count, 20)
+        XCTAssertTrue(student.messages(type: "event", event: "checked_in").allSatisfy { $0["student_id"]?.string == "s1" })
+    }
+
     /// A student sees only its own events; class-wide ones reach everyone.
     func testStudentsSeeOnlyTheirOwnEvents() throws {
         let hub = try startHub()
