@@ -27,6 +27,7 @@ final class HubWorker {
     private var rooms: [String: Room] = [:]
     private var roomsByChannel: [String: Room] = [:]
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
+    private let rejected = RejectedConnections()
     private var sweepTimer: LoopTimer?
     private let flushQueue = FlushQueue()
     private var flushCheck: LoopCheck?
@@ -119,7 +120,8 @@ final class HubWorker {
         switch configuration.signer.verify(token, nowS: EventLoop.wallClockMs() / 1000) {
         case .failure(let error):
             metrics.authFailures.add(1, ordering: .relaxed)
-            websocket.delegate = RejectedSession.shared
+            websocket.delegate = rejected
+            rejected.connections[ObjectIdentifier(websocket)] = websocket
             websocket.start(leftover: [])
             websocket.close(code: WebSocketCloseCode.policyViolation, reason: token.isEmpty ? "missing access_token" : "invalid access token: \(error)")
             return true
@@ -236,6 +238,10 @@ final class HubWorker {
     func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: String?) {
         if session.subscriptions[classId] != nil {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
+            return
+        }
+        guard subscriber.isConnected && redis.isConnected else {
+            session.sendError(id: id, .unavailable)
             return
         }
         if session.role == .student && session.actor.classId != classId {
@@ -419,6 +425,7 @@ final class HubWorker {
     private func sweep() {
         let now = loop.nowMs
         let nowS = EventLoop.wallClockMs() / 1000
+        for connection in Array(rejected.connections.values) { connection.abortIfCloseDeadlinePassed(nowMs: now) }
         for session in sessions.values {
             let ws = session.connection
             if ws.abortIfCloseDeadlinePassed(nowMs: now) { continue }
@@ -444,6 +451,7 @@ final class HubWorker {
         isShuttingDown = true
         logger.info("shutting down: closing \(sessions.count) connections")
         server?.close()
+        for connection in Array(rejected.connections.values) { connection.abort() }
         for session in sessions.values { session.connection.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
         if sessions.isEmpty { finishShutdown(); return }
         // Peers that do not answer the close frame are dropped after a grace period.
@@ -476,9 +484,12 @@ final class HubWorker {
 @available(*, unavailable)
 extension HubWorker: Sendable {}
 
-/// The delegate of a connection refused for a bad token: it only waits for the close to finish.
-final class RejectedSession: WebSocketConnectionDelegate {
-    nonisolated(unsafe) static let shared = RejectedSession()
+/// Connections refused for a bad token, between our 1008 close frame and the peer's answer; the
+/// sweep drops those that never answer, so refused clients cannot pile up sockets.
+final class RejectedConnections: WebSocketConnectionDelegate {
+    var connections: [ObjectIdentifier: WebSocketConnection] = [:]
     func didReceiveText(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer) {}
-    func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {}
+    func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {
+        connections[ObjectIdentifier(connection)] = nil
+    }
 }

@@ -157,3 +157,26 @@ final class RedisOutageTests: HubTestCase {
         XCTAssertNil(dashboard.closeCode)
     }
 }
+
+final class RedisDownTests: HubTestCase {
+    /// While Redis is unreachable the hub says so: /healthz 503, subscribe and check-in answer
+    /// `unavailable`; connected clients stay connected and everything works again once it is back.
+    func testRedisDownAnswersUnavailableAndRecovers() throws {
+        let privateRedis = try RedisServer()
+        defer { privateRedis.stop() }
+        let hub = try AttendanceProcess("hub", redis: privateRedis)
+        hubs.append(hub)
+        let client = connected(hub, token: token(.teacher, "t1"))
+        privateRedis.stop()
+        XCTAssertTrue(runLoop(loop, timeoutMs: 5000) { httpStatus(port: hub.port, path: "/healthz") == 503 })
+        client.send(["type": "subscribe", "class_id": "c1", "id": "x"])
+        XCTAssertTrue(runLoop(loop) { !client.messages(type: "error").isEmpty })
+        XCTAssertEqual(client.messages(type: "error")[0]["code"]?.string, "unavailable")
+        XCTAssertEqual(client.messages(type: "error")[0]["id"]?.string, "x")
+        try privateRedis.start()
+        XCTAssertTrue(runLoop(loop, timeoutMs: 10000) { httpStatus(port: hub.port, path: "/healthz") == 200 })
+        client.send(["type": "ping", "id": "p"])
+        XCTAssertTrue(runLoop(loop) { client.messages(type: "pong").count == 1 })
+        XCTAssertNil(client.closeCode)
+    }
+}
