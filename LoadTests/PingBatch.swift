@@ -2,7 +2,8 @@ import WebSocket
 
 /// The `depth` ping frames of the pingpong scenario, built and masked once and shared by every
 /// connection: frame k is `{"type":"ping","id":"k"}`. A connection writes all of them at start in one
-/// write and then frame k again for each pong with id k, so sending costs a copy and no encoding.
+/// write and then frame k again for each pong with id k; the pongs of one read answer consecutive
+/// slots, so their pings go out as at most two slices of this buffer: no encoding, one copy.
 ///
 /// Every frame is masked, as RFC 6455 §5.3 requires of a client, but with one fixed key. The key must
 /// be unpredictable to protect intermediaries that might misread a frame as HTTP (cache poisoning); a
@@ -44,10 +45,10 @@ final class PingBatch {
         offsets.deallocate()
     }
 
-    /// Frame `slot` (0 ..< depth).
+    /// Frames `first ..< end` (0 ≤ first < end ≤ depth), contiguous in `all`.
     @inline(__always)
-    func frame(_ slot: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: all.baseAddress! + offsets[slot], count: offsets[slot + 1] - offsets[slot])
+    func frames(_ first: Int, _ end: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: all.baseAddress! + offsets[first], count: offsets[end] - offsets[first])
     }
 }
 

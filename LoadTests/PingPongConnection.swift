@@ -9,8 +9,8 @@ import WebSocket
 /// included: no per-message allocation, no delegate hop, no JSON tree per reply.
 ///
 /// Replies come back in request order on one connection, so the send time of each ping in flight is
-/// kept in a ring of `depth` slots: the pong for slot k (id "k") closes slot k's latency and sends
-/// frame k again. Every write made while handling one read is corked by `TCPConnection` into one
+/// kept in a ring of `depth` slots: the pong for slot k (id "k") closes slot k's latency, and frame k
+/// goes out again. Every write made while handling one read is corked by `TCPConnection` into one
 /// write at the end of the read.
 final class PingPongConnection: TCPConnectionDelegate {
     enum State: UInt8 { case connecting, handshaking, open, closing, closed }
@@ -128,12 +128,22 @@ final class PingPongConnection: TCPConnectionDelegate {
         // One clock read per read: every pong in it arrived together, and the pings sent in answer go
         // out together when the read's cork is flushed.
         let now = EventLoop.monotonicNs()
-        let sink = scenario.latencySink
-        var recorded = 0
+        let firstSlot = head
+        // Worked on as locals and stored back once: this target keeps runtime exclusivity checks,
+        // which would otherwise cost one per frame.
+        var parser = self.parser
+        var head = self.head
+        defer {
+            self.parser = parser
+            self.head = head
+        }
+        var replies = 0
         var pongs = 0
+        // Pings that went out in one write come back with one latency: record runs, not samples.
+        var runNs: UInt64 = 0
+        var runCount: UInt64 = 0
         var input = bytes
-        defer { scenario.received(pongs: pongs, latencies: recorded) }
-        while true {
+        frames: while true {
             let event: WebSocketEvent?
             do {
                 event = try parser.next(&input, scratch: nil)
@@ -141,26 +151,25 @@ final class PingPongConnection: TCPConnectionDelegate {
                 scenario.run.errors.add("ws protocol: \(error.closeReason)")
                 state = .closed
                 connection.close()
-                return
+                break frames
             }
-            guard let event else { return }
+            guard let event else { break frames }
             switch event {
             case .text(let payload):
                 guard state == .open, let sentAt else { continue }
                 let slot = head
                 head = slot + 1 == batch.depth ? 0 : slot + 1
+                replies += 1
                 if isPong(payload, slot: slot) {
                     pongs += 1
-                    if recorded == PingPongScenario.sinkCapacity {
-                        scenario.received(pongs: 0, latencies: recorded)
-                        recorded = 0
+                    let latency = now &- sentAt[slot]
+                    if latency == runNs {
+                        runCount += 1
+                    } else {
+                        if runCount > 0 { scenario.record(latencyNs: runNs, count: runCount) }
+                        runNs = latency
+                        runCount = 1
                     }
-                    sink[recorded] = now &- sentAt[slot]
-                    recorded += 1
-                }
-                if scenario.sending {
-                    sentAt[slot] = now
-                    connection.write(batch.frame(slot))
                 }
             case .ping(let payload):
                 let size = WebSocketFrameEncoder.frameSize(payloadCount: payload.count, masked: true)
@@ -176,12 +185,30 @@ final class PingPongConnection: TCPConnectionDelegate {
                                                                       maskKey: PingBatch.maskKey))
                 }
                 connection.close()
-                return
+                break frames
             case .binary:
                 scenario.run.errors.add("unexpected binary message")
             case .pong:
                 break
             }
+        }
+        if runCount > 0 { scenario.record(latencyNs: runNs, count: runCount) }
+        scenario.received(pongs: pongs)
+        if replies > 0 && state == .open && scenario.sending { resend(from: firstSlot, count: replies, now: now, connection) }
+    }
+
+    /// One ping again for each of `count` replies, starting at slot `first`: consecutive slots are
+    /// consecutive frames in the batch, so this is one write (two when it wraps).
+    private func resend(from first: Int, count: Int, now: UInt64, _ connection: TCPConnection) {
+        guard let sentAt else { return }
+        var slot = first
+        var remaining = count
+        while remaining > 0 {
+            let n = min(remaining, batch.depth - slot)
+            (sentAt + slot).update(repeating: now, count: n)
+            connection.write(batch.frames(slot, slot + n))
+            slot = slot + n == batch.depth ? 0 : slot + n
+            remaining -= n
         }
     }
 

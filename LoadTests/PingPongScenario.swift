@@ -13,11 +13,6 @@ final class PingPongScenario: Scenario {
     let durationMs: UInt64
     let batch: PingBatch
 
-    /// Where connections put the latencies of one read before they go into the histogram together.
-    let latencySink: UnsafeMutablePointer<UInt64>
-    /// A read of 64 KiB holds at most this many 2-byte frames; a connection flushes when full anyway.
-    static let sinkCapacity = 32 * 1024
-
     /// True while answers to pongs are sent.
     private(set) var sending = false
     private var measuring = false
@@ -47,10 +42,7 @@ final class PingPongScenario: Scenario {
         self.depth = depth
         self.durationMs = durationMs
         batch = PingBatch(depth: depth)
-        latencySink = .allocate(capacity: Self.sinkCapacity)
     }
-
-    deinit { latencySink.deallocate() }
 
     func start() {
         run.onShutdown { [unowned self] in self.closeAll() }
@@ -120,12 +112,18 @@ final class PingPongScenario: Scenario {
         run.finish()
     }
 
-    /// A read's pongs, with their latencies in the first `latencies` slots of `latencySink`.
+    /// `count` pongs with the same latency.
     @inline(__always)
-    func received(pongs count: Int, latencies: Int) {
+    func record(latencyNs: UInt64, count: UInt64) {
+        guard measuring else { return }
+        latency.record(nanoseconds: latencyNs, count: count)
+    }
+
+    /// A read's pongs.
+    @inline(__always)
+    func received(pongs count: Int) {
         guard measuring else { return }
         pongs += count
-        for i in 0..<latencies { latency.record(nanoseconds: latencySink[i]) }
     }
 
     func connectionLost(reason: String) {
