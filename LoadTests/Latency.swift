@@ -44,6 +44,13 @@ struct LatencyRecorder {
         _ = second.record(micros)
     }
 
+    /// `count` samples of the same latency (a read's replies to pings that went out in one write).
+    mutating func record(nanoseconds: UInt64, count: UInt64) {
+        let micros = min(Self.highestMicros, nanoseconds / 1000)
+        _ = total.record(micros, count: count)
+        _ = second.record(micros, count: count)
+    }
+
     /// Closes the current one-second bucket.
     mutating func tick(elapsedS: Double) {
         guard second.totalCount > 0 else { return }

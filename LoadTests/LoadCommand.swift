@@ -5,13 +5,13 @@ import EventLoop
 struct LoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attendance-load",
-        abstract: "Load-test the attendance hub and REST sidecar (scenarios: classroom, fanout, idle).",
+        abstract: "Load-test the attendance hub and REST sidecar (scenarios: classroom, fanout, idle, pingpong).",
         discussion: """
             Every scenario drives all of its clients from one event loop in this process. A live progress \
             line goes to stderr once a second; --json writes the result object of PROTOCOL.md, --html a \
             self-contained report with latency plots.
             """,
-        subcommands: [ClassroomCommand.self, FanoutCommand.self, IdleCommand.self])
+        subcommands: [ClassroomCommand.self, FanoutCommand.self, IdleCommand.self, PingPongCommand.self])
 }
 
 /// Options every scenario takes.
@@ -174,6 +174,37 @@ struct IdleCommand: ParsableCommand {
         let settings = try common.settings(needsAPI: false)
         let result = try LoadRun.execute(settings: settings) { run in
             IdleScenario(run: run, clients: clients, hubPid: hubPid, holdMs: UInt64(holdS) * 1000)
+        }
+        try common.write(result)
+    }
+}
+
+struct PingPongCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pingpong",
+        abstract: "N connections keep D pings in flight each for S seconds; pongs per second and ping → pong latency.",
+        discussion: """
+            Each connection sends D `{"type":"ping","id":"k"}` at once and one more for each pong (a closed \
+            loop), so the result is the server's small request/reply throughput; latency runs from each \
+            ping's send time. Works against any WebSocket server that answers a ping with \
+            `{"type":"pong","id":…}` in order (no GET /healthz is made).
+            """)
+
+    @Option(help: "Connections.") var clients: Int
+    @Option(help: "Pings in flight per connection (pipelined).") var depth: Int = 1
+    @Option(help: "How long to measure.") var durationS: Int = 10
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (1...100_000).contains(clients) else { throw ValidationError("--clients must be 1-100000") }
+        guard (1...4096).contains(depth) else { throw ValidationError("--depth must be 1-4096") }
+        guard (1...3600).contains(durationS) else { throw ValidationError("--duration-s must be 1-3600") }
+    }
+
+    func run() throws {
+        let settings = try common.settings(needsAPI: false)
+        let result = try LoadRun.execute(settings: settings) { run in
+            PingPongScenario(run: run, clients: clients, depth: depth, durationMs: UInt64(durationS) * 1000)
         }
         try common.write(result)
     }

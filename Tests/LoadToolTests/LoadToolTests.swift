@@ -87,6 +87,24 @@ final class LoadToolTests: XCTestCase {
         XCTAssertTrue(json["ack_latency_ms"] is NSNull)
     }
 
+    func testPingPongGetsEveryPingAnsweredWithoutErrors() throws {
+        let (hub, _) = try servers()
+        let (status, result, stderr) = try runLoad(["pingpong", "--clients", "10", "--depth", "4", "--duration-s", "1",
+                                                     "--hub", "ws://\(hub.address)"])
+        XCTAssertEqual(status, 0, stderr)
+        let json = try XCTUnwrap(result, stderr)
+        XCTAssertEqual(json["scenario"] as? String, "pingpong")
+        XCTAssertEqual(json["clients"] as? Int, 10)
+        XCTAssertEqual(json["errors"] as? Int, 0, stderr)
+        XCTAssertGreaterThan(json["messages_per_s"] as? Double ?? 0, 0, stderr)
+        let latency = try XCTUnwrap(json["ack_latency_ms"] as? [String: Any], stderr)
+        XCTAssertEqual(Set(latency.keys), ["p50", "p90", "p99", "p999", "max"])
+        for key in ["checkins", "lost_events", "duplicate_events", "event_latency_ms", "hub_rss_kib", "hub_rss_per_conn_bytes"] {
+            XCTAssertTrue(json[key] is NSNull, "\(key) is not measured by pingpong and must be null")
+        }
+        XCTAssertTrue(stderr.contains("closed loop"), "the summary says latency is closed-loop: \(stderr)")
+    }
+
     func testUnreachableHubEndsWithOneClearMessage() throws {
         let port = freeTCPPort()
         let (status, result, stderr) = try runLoad(["idle", "--clients", "10", "--hub-pid", String(getpid()),
