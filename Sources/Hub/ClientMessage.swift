@@ -4,7 +4,31 @@ import JSON
 /// A client → hub message (PROTOCOL.md): `type`, the optional `id` echoed in the reply (kept as its
 /// raw JSON token), and the fields the types use.
 struct ClientMessage {
-    var type = ""
+    enum Kind: Equatable {
+        case ping, subscribe, unsubscribe, checkin
+        case other(String)
+
+        init(_ name: String) {
+            switch name {
+            case "ping": self = .ping
+            case "subscribe": self = .subscribe
+            case "unsubscribe": self = .unsubscribe
+            case "checkin": self = .checkin
+            default: self = .other(name)
+            }
+        }
+
+        /// From the raw bytes of the `type` string, without making a String for the known kinds.
+        init(bytes: UnsafeRawBufferPointer) {
+            if bytes.elementsEqual("ping".utf8) { self = .ping }
+            else if bytes.elementsEqual("subscribe".utf8) { self = .subscribe }
+            else if bytes.elementsEqual("unsubscribe".utf8) { self = .unsubscribe }
+            else if bytes.elementsEqual("checkin".utf8) { self = .checkin }
+            else { self = .other(String(decoding: bytes, as: UTF8.self)) }
+        }
+    }
+
+    var type = Kind.other("")
     /// The `id` exactly as the client wrote it (`"3"` or `3`), spliced into the reply as is.
     var id: String?
     var classId: String?
@@ -41,7 +65,7 @@ struct ClientMessage {
         guard let type = value["type"]?.string else {
             return .invalid(.badRequest("a message is a JSON object with a string \"type\""), id: message.id)
         }
-        message.type = type
+        message.type = Kind(type)
         for (key, field) in [("class_id", \ClientMessage.classId), ("qr", \.qr), ("code", \.code), ("since", \.since)] {
             guard let v = value[key], !v.isNull else { continue }
             guard let s = v.string else { return .invalid(.badRequest("\"\(key)\" must be a string"), id: message.id) }
@@ -126,7 +150,7 @@ struct ClientMessage {
             let isNull = s == nil && b[token.lowerBound] == UInt8(ascii: "n")
             if key(k, is: "type") {
                 guard let s else { return nil }
-                message.type = text(s)
+                message.type = Kind(bytes: UnsafeRawBufferPointer(rebasing: b[s]))
                 sawType = true
             } else if key(k, is: "id") {
                 // Strings and numbers are echoed; true/false would be a bad id (general path explains).

@@ -7,6 +7,8 @@ import WebSocket
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
     unowned(unsafe) let worker: HubWorker
+    /// The worker's metrics, reached without a reference-count round trip per message.
+    unowned(unsafe) let metrics: HubMetrics
     let actor: Actor
     let address: String
     let tokenExpiresS: Int64
@@ -19,6 +21,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     init(connection: WebSocketConnection, worker: HubWorker, actor: Actor, address: String, tokenExpiresS: Int64) {
         self.connection = connection
         self.worker = worker
+        metrics = worker.metrics
         self.actor = actor
         self.address = address
         self.tokenExpiresS = tokenExpiresS
@@ -26,16 +29,21 @@ final class ClientSession: WebSocketConnectionDelegate {
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
     func send(frame: ByteBuffer, messages: Int = 1) {
-        worker.metrics.messagesOut.add(messages, ordering: .relaxed)
+        metrics.messagesOut.add(messages, ordering: .relaxed)
         connection.send(frame: frame)
     }
 
     /// Builds a reply in the worker's reusable writer and sends it.
     func reply(_ build: (inout JSONWriter) -> Void) {
-        worker.metrics.messagesOut.add(1, ordering: .relaxed)
-        worker.writer.reset()
-        build(&worker.writer)
-        worker.writer.bytes.withUnsafeBytes { connection.sendText($0) }
+        metrics.messagesOut.add(1, ordering: .relaxed)
+        // Moved out and back rather than used in place: a local writer needs no retain of its
+        // storage per access, and nothing else touches the worker's writer meanwhile.
+        var writer = JSONWriter(capacity: 0)
+        swap(&writer, &worker.writer)
+        writer.reset()
+        build(&writer)
+        writer.bytes.withUnsafeBytes { connection.sendText($0) }
+        swap(&writer, &worker.writer)
     }
 
     func sendError(id: String?, _ error: AttendanceError) {
@@ -45,7 +53,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     // MARK: WebSocketConnectionDelegate
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
-        worker.metrics.messagesIn.add(1, ordering: .relaxed)
+        metrics.messagesIn.add(1, ordering: .relaxed)
         switch ClientMessage.parse(text) {
         case .invalid(let error, let id):
             sendError(id: id, error)
@@ -57,9 +65,9 @@ final class ClientSession: WebSocketConnectionDelegate {
     private func handle(_ message: ClientMessage) {
         let id = message.id
         switch message.type {
-        case "ping":
+        case .ping:
             reply { HubReply.pong(&$0, id: id) }
-        case "subscribe":
+        case .subscribe:
             guard let classId = validClassId(message) else { return }
             var since: EventOffset?
             if let text = message.since {
@@ -70,18 +78,18 @@ final class ClientSession: WebSocketConnectionDelegate {
                 since = parsed
             }
             worker.subscribe(self, classId: classId, since: since, id: id)
-        case "unsubscribe":
+        case .unsubscribe:
             guard let classId = validClassId(message) else { return }
             worker.unsubscribe(self, classId: classId)
-        case "checkin":
+        case .checkin:
             guard let classId = validClassId(message) else { return }
             guard (message.qr == nil) != (message.code == nil) else {
                 sendError(id: id, .badRequest("a check-in carries exactly one of \"qr\" or \"code\""))
                 return
             }
             worker.checkin(self, classId: classId, qr: message.qr, code: message.code, id: id)
-        default:
-            sendError(id: id, .badRequest("unknown message type \"\(message.type.prefix(32))\""))
+        case .other(let name):
+            sendError(id: id, .badRequest("unknown message type \"\(name.prefix(32))\""))
         }
     }
 
@@ -94,7 +102,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     }
 
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {
-        if code == WebSocketCloseCode.tryAgainLater { worker.metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
+        if code == WebSocketCloseCode.tryAgainLater { metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
         worker.sessionClosed(self)
     }
 }

@@ -6,7 +6,7 @@ final class ClientMessageTests: XCTestCase {
         Array(text.utf8).withUnsafeBytes { ClientMessage.parse($0) }
     }
 
-    private func fields(_ m: ClientMessage) -> [String?] { [m.type, m.id, m.classId, m.qr, m.code, m.since] }
+    private func fields(_ m: ClientMessage) -> [String?] { ["\(m.type)", m.id, m.classId, m.qr, m.code, m.since] }
 
     /// The fast scanner and the general parser agree on every message the scanner accepts.
     func testFastPathAgreesWithGeneralParser() {
