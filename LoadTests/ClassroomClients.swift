@@ -4,7 +4,7 @@ import WebSocket
 
 /// A teacher's dashboard in the classroom scenario: subscribes to its class, keeps the current QR
 /// token (what students would scan off the projector), and reports `checked_in` events.
-final class ClassroomTeacher: WebSocketClientDelegate {
+final class ClassroomTeacher: DashboardClient {
     unowned let scenario: ClassroomScenario
     let index: Int
     let teacherId: String
@@ -12,65 +12,38 @@ final class ClassroomTeacher: WebSocketClientDelegate {
     var classId = ""
     var code = ""
     var qr = ""
-    private(set) var client: WebSocketClient?
-    private var subscribed = false
 
     init(scenario: ClassroomScenario, index: Int, teacherId: String, token: String) {
         self.scenario = scenario
         self.index = index
         self.teacherId = teacherId
         self.token = token
+        super.init(run: scenario.run)
     }
+
+    override var isShuttingDown: Bool { scenario.shuttingDown }
 
     func attach(_ client: WebSocketClient) {
-        self.client = client
-        client.delegate = self
-        var w = JSONWriter(capacity: 96)
-        w.beginObject()
-        w.field("type", "subscribe")
-        w.field("class_id", classId)
-        w.field("id", "sub")
-        w.endObject()
-        client.sendText(w.bytes)
+        subscribe(client, classId: classId, id: "sub")
     }
 
-    func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
-        MessageScanner.withCompact(bytes) { handle($0) }
-    }
-
-    private func handle(_ bytes: UnsafeRawBufferPointer) {
-        let type = MessageScanner.string("type", in: bytes)
-        if MessageScanner.equals(type, "event") {
-            let event = MessageScanner.string("event", in: bytes)
-            if MessageScanner.equals(event, "checked_in") {
-                guard let studentId = MessageScanner.string("student_id", in: bytes) else {
-                    scenario.run.errors.add("checked_in event without student_id")
-                    return
-                }
-                scenario.checkedInEvent(studentId: studentId)
-            } else if MessageScanner.equals(event, "qr_rotated"), let qr = MessageScanner.string("qr", in: bytes) {
-                self.qr = String(qr)
+    override func eventReceived(_ bytes: UnsafeRawBufferPointer) {
+        let event = MessageScanner.string("event", in: bytes)
+        if MessageScanner.equals(event, "checked_in") {
+            guard let studentId = MessageScanner.string("student_id", in: bytes) else {
+                scenario.run.errors.add("checked_in event without student_id")
+                return
             }
-        } else if MessageScanner.equals(type, "subscribed") {
-            guard !subscribed else { return }
-            subscribed = true
-            scenario.teacherSubscribed()
-        } else if MessageScanner.equals(type, "error") {
-            let code = (try? JSON.parse(bytes))?["code"]?.string ?? "?"
-            scenario.run.errors.add("dashboard error: \(code)")
-            if !subscribed { scenario.teacherFailed() }
+            scenario.checkedInEvent(studentId: studentId)
+        } else if MessageScanner.equals(event, "qr_rotated"), let qr = MessageScanner.string("qr", in: bytes) {
+            self.qr = String(qr)
         }
     }
 
-    func didClose(_ client: WebSocketClient, code: UInt16, reason: String) {
-        guard !scenario.shuttingDown else { return }
-        scenario.run.errors.add("dashboard closed: \(code) \(reason.prefix(40))")
-        if !subscribed { scenario.teacherFailed() }
-    }
+    override func ready() { scenario.teacherSubscribed() }
+    override func failed() { scenario.teacherFailed() }
 }
 
-@available(*, unavailable)
-extension ClassroomTeacher: Sendable {}
 
 /// A student's device: joined by code through the API, connected to the hub, checks in once at its
 /// scheduled time by the method the schedule assigns.

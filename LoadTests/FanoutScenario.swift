@@ -291,68 +291,43 @@ extension FanoutScenario: Sendable {}
 /// A dashboard in the fanout scenario: subscribes to one class and reports each `status_changed`.
 /// The hub delivers a class's events in offset order, so an offset not above the last one seen is a
 /// duplicate.
-final class FanoutSubscriber: WebSocketClientDelegate {
+final class FanoutSubscriber: DashboardClient {
     unowned let scenario: FanoutScenario
     let classIndex: Int
-    private(set) var client: WebSocketClient?
-    private var subscribed = false
     private var lastOffset: (UInt64, UInt64) = (0, 0)
 
     init(scenario: FanoutScenario, classIndex: Int) {
         self.scenario = scenario
         self.classIndex = classIndex
+        super.init(run: scenario.run)
     }
+
+    override var label: String { "subscriber" }
+    override var isShuttingDown: Bool { scenario.shuttingDown }
 
     func attach(_ client: WebSocketClient, classId: String) {
-        self.client = client
-        client.delegate = self
-        var w = JSONWriter(capacity: 96)
-        w.beginObject()
-        w.field("type", "subscribe")
-        w.field("class_id", classId)
-        w.endObject()
-        client.sendText(w.bytes)
+        subscribe(client, classId: classId)
     }
 
-    func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
-        MessageScanner.withCompact(bytes) { handle($0) }
-    }
-
-    private func handle(_ bytes: UnsafeRawBufferPointer) {
-        let type = MessageScanner.string("type", in: bytes)
-        if MessageScanner.equals(type, "event") {
-            guard MessageScanner.equals(MessageScanner.string("event", in: bytes), "status_changed") else { return }
-            guard let studentId = MessageScanner.string("student_id", in: bytes),
-                  let slot = MessageScanner.trailingNumber(studentId),
-                  let offsetBytes = MessageScanner.string("offset", in: bytes),
-                  let offset = MessageScanner.offset(offsetBytes)
-            else {
-                scenario.run.errors.add("malformed status_changed event")
-                return
-            }
-            if offset <= lastOffset {
-                scenario.duplicate()
-                return
-            }
-            lastOffset = offset
-            scenario.received(classIndex: classIndex, slot: slot)
-        } else if MessageScanner.equals(type, "subscribed") {
-            guard !subscribed else { return }
-            subscribed = true
-            scenario.subscriberReady()
-        } else if MessageScanner.equals(type, "error") {
-            let code = (try? JSON.parse(bytes))?["code"]?.string ?? "?"
-            scenario.run.errors.add("subscriber error: \(code)")
-            if !subscribed { scenario.subscriberFailed() }
+    override func eventReceived(_ bytes: UnsafeRawBufferPointer) {
+        guard MessageScanner.equals(MessageScanner.string("event", in: bytes), "status_changed") else { return }
+        guard let studentId = MessageScanner.string("student_id", in: bytes),
+              let slot = MessageScanner.trailingNumber(studentId),
+              let offsetBytes = MessageScanner.string("offset", in: bytes),
+              let offset = MessageScanner.offset(offsetBytes)
+        else {
+            scenario.run.errors.add("malformed status_changed event")
+            return
         }
+        if offset <= lastOffset {
+            scenario.duplicate()
+            return
+        }
+        lastOffset = offset
+        scenario.received(classIndex: classIndex, slot: slot)
     }
 
-    func didClose(_ client: WebSocketClient, code: UInt16, reason: String) {
-        guard !scenario.shuttingDown else { return }
-        scenario.run.errors.add("subscriber closed: \(code) \(reason.prefix(40))")
-        if !subscribed { scenario.subscriberFailed() }
-    }
+    override func ready() { scenario.subscriberReady() }
+    override func failed() { scenario.subscriberFailed() }
 }
 
-@available(*, unavailable)
-extension FanoutSubscriber: Sendable {}

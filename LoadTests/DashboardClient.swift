@@ -1,0 +1,65 @@
+import JSON
+import WebSocket
+
+/// What every simulated dashboard shares: subscribe to one class, report the `subscribed` reply
+/// once, count `error` messages and unexpected closes; subclasses handle the events.
+class DashboardClient: WebSocketClientDelegate {
+    private(set) var client: WebSocketClient?
+    private(set) var subscribed = false
+    /// Names this kind of client in error messages ("dashboard", "subscriber").
+    var label: String { "dashboard" }
+    unowned let run: LoadRun
+    var isShuttingDown: Bool { false }
+
+    init(run: LoadRun) {
+        self.run = run
+    }
+
+    /// Takes over the connection and subscribes to `classId`.
+    func subscribe(_ client: WebSocketClient, classId: String, id: String? = nil) {
+        self.client = client
+        client.delegate = self
+        var w = JSONWriter(capacity: 96)
+        w.beginObject()
+        w.field("type", "subscribe")
+        w.field("class_id", classId)
+        w.field("id", ifPresent: id)
+        w.endObject()
+        client.sendText(w.bytes)
+    }
+
+    /// An `event` message (compact JSON).
+    func eventReceived(_ bytes: UnsafeRawBufferPointer) {}
+    /// The first `subscribed` reply.
+    func ready() {}
+    /// An error or a close before the subscription was confirmed.
+    func failed() {}
+
+    func didReceiveText(_ client: WebSocketClient, _ bytes: UnsafeRawBufferPointer) {
+        MessageScanner.withCompact(bytes) { handle($0) }
+    }
+
+    private func handle(_ bytes: UnsafeRawBufferPointer) {
+        let type = MessageScanner.string("type", in: bytes)
+        if MessageScanner.equals(type, "event") {
+            eventReceived(bytes)
+        } else if MessageScanner.equals(type, "subscribed") {
+            guard !subscribed else { return }
+            subscribed = true
+            ready()
+        } else if MessageScanner.equals(type, "error") {
+            let code = (try? JSON.parse(bytes))?["code"]?.string ?? "?"
+            run.errors.add("\(label) error: \(code)")
+            if !subscribed { failed() }
+        }
+    }
+
+    func didClose(_ client: WebSocketClient, code: UInt16, reason: String) {
+        guard !isShuttingDown else { return }
+        run.errors.add("\(label) closed: \(code) \(reason.prefix(40))")
+        if !subscribed { failed() }
+    }
+}
+
+@available(*, unavailable)
+extension DashboardClient: Sendable {}
