@@ -303,7 +303,7 @@ final class HubWorker {
                     }
                 }
                 if page.mayHaveMore, let next = page.next {
-                    self.replay(subscription, after: next, id: id, first: false)
+                    self.whenDrained(session) { [weak self] in self?.replay(subscription, after: next, id: id, first: false) }
                 } else {
                     subscription.goLive()
                     self.startQRIfNeeded(subscription)
@@ -311,6 +311,19 @@ final class HubWorker {
             case .failure(let error):
                 self.refuse(subscription, id: id, error)
             }
+        }
+    }
+
+    /// Runs `next` once the session's send queue is mostly drained. A long replay to a phone on a
+    /// slow link is paced by what it reads, instead of filling the queue past the slow-consumer limit
+    /// (which would cut the phone off, and its reconnect would replay the same backlog again).
+    private func whenDrained(_ session: ClientSession, _ next: @escaping () -> Void) {
+        guard session.connection.isOpen else { return }
+        guard session.connection.tcp.queuedBytes > configuration.maxQueuedBytes / 4 else { next(); return }
+        let timer = LoopTimer(loop: loop)
+        timer.start(timeoutMs: 20) { [weak self] in
+            timer.close()
+            self?.whenDrained(session, next)
         }
     }
 

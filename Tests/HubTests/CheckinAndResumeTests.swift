@@ -180,3 +180,29 @@ final class RedisDownTests: HubTestCase {
         XCTAssertNil(client.closeCode)
     }
 }
+
+final class SlowReplayTests: HubTestCase {
+    /// A long replay to a client that reads slowly is paced by its reading instead of overflowing
+    /// its send queue: the client gets every event and is not cut off.
+    func testLongReplayIsPacedForASlowReader() throws {
+        let hub = try startHub(extra: ["--max-queued-bytes", "262144"])
+        let created = try createClass()
+        let total = 50_000
+        var joined = 0
+        for i in 0..<total {
+            store.join(.code(created.code), studentId: "s\(i)", name: "Student number \(i) with a longer name", address: "127.0.0.1") {
+                if case .success = $0 { joined += 1 }
+            }
+        }
+        XCTAssertTrue(runLoop(loop, timeoutMs: 60000) { joined == total })
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        dashboard.send(["type": "subscribe", "class_id": created.classId, "since": "0-0", "id": "r"])
+        dashboard.client!.pauseReading()
+        runLoop(loop, timeoutMs: 1500) { false }
+        dashboard.client!.resumeReading()
+        XCTAssertTrue(runLoop(loop, timeoutMs: 30000) { dashboard.messages(type: "event", event: "joined").count == total || dashboard.closeCode != nil })
+        XCTAssertNil(dashboard.closeCode)
+        XCTAssertEqual(dashboard.messages(type: "event", event: "joined").count, total)
+        XCTAssertEqual(metric(hub, "attendance_hub_send_queue_drops_total"), 0)
+    }
+}
