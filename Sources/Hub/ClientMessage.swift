@@ -1,4 +1,5 @@
 import Attendance
+import Glibc
 import JSON
 
 /// A client → hub message (PROTOCOL.md): `type`, the optional `id` echoed in the reply (kept as its
@@ -125,8 +126,7 @@ struct ClientMessage {
         }
         func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: b[r]), as: UTF8.self) }
         func key(_ r: Range<Int>, is name: StaticString) -> Bool {
-            r.count == name.utf8CodeUnitCount
-                && UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(b[r])
+            r.count == name.utf8CodeUnitCount && memcmp(b.baseAddress! + r.lowerBound, name.utf8Start, r.count) == 0
         }
 
         var message = ClientMessage()

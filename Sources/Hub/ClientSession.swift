@@ -46,6 +46,29 @@ final class ClientSession: WebSocketConnectionDelegate {
         swap(&writer, &worker.writer)
     }
 
+    /// `{"type":"pong","id":<id>}` written straight into a stack buffer: the most frequent reply
+    /// (keep-alives) skips the JSON writer.
+    private func sendPong(id: String?) {
+        metrics.messagesOut.add(1, ordering: .relaxed)
+        let head: StaticString = #"{"type":"pong""#
+        let idKey: StaticString = #","id":"#
+        var id = id ?? ""
+        id.withUTF8 { idBytes in
+            let count = head.utf8CodeUnitCount + (idBytes.isEmpty ? 0 : idKey.utf8CodeUnitCount + idBytes.count) + 1
+            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { out in
+                var at = 0
+                func put(_ p: UnsafeRawPointer, _ n: Int) { (out.baseAddress! + at).copyMemory(from: p, byteCount: n); at += n }
+                put(head.utf8Start, head.utf8CodeUnitCount)
+                if !idBytes.isEmpty {
+                    put(idKey.utf8Start, idKey.utf8CodeUnitCount)
+                    put(idBytes.baseAddress!, idBytes.count)
+                }
+                out[at] = UInt8(ascii: "}")
+                connection.sendText(UnsafeRawBufferPointer(out))
+            }
+        }
+    }
+
     func sendError(id: String?, _ error: AttendanceError) {
         reply { HubReply.error(&$0, id: id, code: error.code, message: error.message) }
     }
@@ -66,7 +89,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         let id = message.id
         switch message.type {
         case .ping:
-            reply { HubReply.pong(&$0, id: id) }
+            sendPong(id: id)
         case .subscribe:
             guard let classId = validClassId(message) else { return }
             var since: EventOffset?

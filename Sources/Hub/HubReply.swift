@@ -14,11 +14,6 @@ enum HubReply {
         }
     }
 
-    static func pong(_ w: inout JSONWriter, id: String?) {
-        start(&w, "pong", id: id)
-        w.endObject()
-    }
-
     static func error(_ w: inout JSONWriter, id: String?, code: String, message: String) {
         start(&w, "error", id: id)
         w.key("code"); w.string(code)
