@@ -79,8 +79,12 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
-/// Output options shared by the scenario commands.
+/// Running a scenario and writing its reports, shared by the scenario commands.
 extension CommonOptions {
+    func execute(needsAPI: Bool, _ make: (LoadRun) -> Scenario) throws {
+        try write(LoadRun.execute(settings: settings(needsAPI: needsAPI), make))
+    }
+
     func write(_ result: LoadResult) throws {
         if let json {
             try writeFile(json, ResultJSON.encode(result))
@@ -108,11 +112,9 @@ struct ClassroomCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try common.settings(needsAPI: true)
-        let result = try LoadRun.execute(settings: settings) { run in
+        try common.execute(needsAPI: true) { run in
             ClassroomScenario(run: run, classes: classes, students: students, windowMs: UInt64(windowS) * 1000)
         }
-        try common.write(result)
     }
 }
 
@@ -146,11 +148,9 @@ struct FanoutCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try common.settings(needsAPI: true)
-        let result = try LoadRun.execute(settings: settings) { run in
+        try common.execute(needsAPI: true) { run in
             FanoutScenario(run: run, classes: classes, subscribers: subscribers, rate: rate, durationMs: UInt64(durationS) * 1000)
         }
-        try common.write(result)
     }
 }
 
@@ -171,11 +171,9 @@ struct IdleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try common.settings(needsAPI: false)
-        let result = try LoadRun.execute(settings: settings) { run in
+        try common.execute(needsAPI: false) { run in
             IdleScenario(run: run, clients: clients, hubPid: hubPid, holdMs: UInt64(holdS) * 1000)
         }
-        try common.write(result)
     }
 }
 
@@ -202,10 +200,8 @@ struct PingPongCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try common.settings(needsAPI: false)
-        let result = try LoadRun.execute(settings: settings) { run in
+        try common.execute(needsAPI: false) { run in
             PingPongScenario(run: run, clients: clients, depth: depth, durationMs: UInt64(durationS) * 1000)
         }
-        try common.write(result)
     }
 }
