@@ -62,8 +62,6 @@ public final class EventLoop {
     /// Milliseconds of the loop's cached clock (updated once per iteration).
     public var nowMs: UInt64 { uv_now(uv) }
 
-    public func updateTime() { uv_update_time(uv) }
-
     /// Wall-clock milliseconds since the epoch.
     public static func wallClockMs() -> Int64 {
         var ts = timespec()

@@ -75,35 +75,6 @@ public final class SignalWatcher {
 @available(*, unavailable)
 extension SignalWatcher: Sendable {}
 
-/// Wakes a loop from another thread (uv_async_t); the only EventLoop type that may cross threads.
-public final class LoopWakeup: @unchecked Sendable {
-    let handle: UnsafeMutablePointer<uv_async_t>
-    private var callback: (() -> Void)?
-
-    /// Must be created on the loop's own thread.
-    public init(loop: EventLoop, _ callback: @escaping () -> Void) {
-        handle = .allocate(capacity: 1)
-        self.callback = callback
-        uv_async_init(loop.uv, handle) { h in
-            Unmanaged<LoopWakeup>.fromOpaque(h!.pointee.data).takeUnretainedValue().callback?()
-        }
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
-    }
-
-    /// Safe from any thread.
-    public func wake() { uv_async_send(handle) }
-
-    /// On the loop's thread only.
-    public func close() {
-        callback = nil
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
-            Unmanaged<LoopWakeup>.fromOpaque(h!.pointee.data).release()
-            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_async_t.self).deallocate()
-        }
-    }
-}
-
 /// Runs a callback once per loop iteration, right after I/O callbacks (uv_check): the place to
 /// flush work that I/O callbacks batched up during the turn.
 public final class LoopCheck {

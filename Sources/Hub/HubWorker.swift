@@ -83,8 +83,6 @@ final class HubWorker {
         }
     }
 
-    var boundAddress: SocketAddress? { server?.address }
-
     func run() { loop.run() }
 
     // MARK: HTTP

@@ -40,7 +40,6 @@ public final class RedisSubscriber {
     public func close() { connection.close() }
     public var isConnected: Bool { connection.isConnected }
     public var reconnects: Int { connection.reconnects }
-    public var subscribedChannels: Set<String> { channels }
 
     /// Subscribes; `confirmed` runs once Redis has confirmed the subscription (messages published
     /// after that point are delivered). While disconnected it runs after the reconnect.
