@@ -8,7 +8,8 @@ import RedisClient
 ///
 /// Every write is one Lua script on one class's keys (see Scripts/); join codes and the auto-close
 /// index live outside a class's slot and are maintained around the scripts in an order that a crash
-/// at any point leaves repairable by `sweepExpiredClasses` or by key expiry.
+/// at any point leaves repairable by `sweepExpiredClasses` or by key expiry. Failure counters per
+/// address (`limits`) are global keys too, read before and counted after a join or check-in.
 public final class ClassStore {
     public let redis: RedisClient
     public let signer: TokenSigner
