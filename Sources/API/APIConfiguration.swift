@@ -21,18 +21,14 @@ public struct APIConfiguration: Sendable {
     /// legitimate body is a class with a 5000-student roster (~350 KiB); 1 MiB leaves room.
     public var maxBodyBytes = 1 << 20
 
-    /// Join attempts one client address may make per window. A class behind one NAT address joins
-    /// from one address, so this must cover a class's start rush; a brute-forcer still gets only this
-    /// many guesses of the million codes per window.
-    public var joinLimitPerAddress = 60
-    /// Join attempts naming one code per window: bounds the flood a leaked code can cause while
-    /// letting a large lecture join by code within a minute.
-    public var joinLimitPerCode = 300
-    /// Check-ins by code one student may attempt per window (only for classes that allow codes): a
-    /// student who joined by link must not be able to guess the code.
-    public var codeCheckinLimitPerStudent = 10
-    /// The fixed window of every rate limit above.
-    public var rateLimitWindowS = 60
+    /// Failure limits and the size of classes without a roster, enforced by the store for this
+    /// process (the hub enforces the same on WebSocket check-ins). Successful joins and check-ins are
+    /// not limited: a school behind one NAT address must get in.
+    public var limits = StoreLimits()
+    /// Classes one teacher (or admin) may create per `classCreationWindowS`: keeps one account from
+    /// filling Redis with classes, far above what a person creates by hand.
+    public var classCreationsPerTeacher = 30
+    public var classCreationWindowS = 60
 
     /// How often classes past their `duration_s` are closed. State is in Redis, so a class whose end
     /// passed while no process ran is closed by the first sweep after a restart.

@@ -2,7 +2,8 @@ import Attendance
 import HTTP
 
 extension APIHandlers {
-    /// `POST /v1/classes` (teacher, admin) → 201 with the code, link and first QR.
+    /// `POST /v1/classes` (teacher, admin) → 201 with the code, link and first QR; 429 beyond
+    /// `classCreationsPerTeacher` a window.
     func createClass(_ exchange: Exchange) {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
@@ -18,15 +19,28 @@ extension APIHandlers {
         } catch {
             return exchange.fail(error)
         }
-        store.createClass(request, actor: actor, address: exchange.clientAddress) { [publicBase] result in
-            switch result {
-            case .success(let created):
-                var response = HTTPResponse.json(201, ResponseEncoding.created(created, publicBase: publicBase))
-                response.headers.add("Location", "/v1/classes/\(created.classId)")
-                response.headers.add("Cache-Control", "no-store")
-                exchange.send(response)
+        // Counted per teacher before anything is written; a refused request creates nothing.
+        store.rateLimit(scope: "create", key: actor.id, limit: configuration.classCreationsPerTeacher,
+                        windowS: configuration.classCreationWindowS) { decision in
+            switch decision {
             case .failure(let error):
-                exchange.fail(APIError(error))
+                return exchange.fail(APIError(error))
+            case .success(let decision) where !decision.allowed:
+                self.metrics.rateLimited += 1
+                return exchange.fail(APIError(.rateLimited(retryAfterS: decision.retryAfterS)))
+            case .success:
+                break
+            }
+            self.store.createClass(request, actor: actor, address: exchange.clientAddress) { [publicBase = self.publicBase] result in
+                switch result {
+                case .success(let created):
+                    var response = HTTPResponse.json(201, ResponseEncoding.created(created, publicBase: publicBase))
+                    response.headers.add("Location", "/v1/classes/\(created.classId)")
+                    response.headers.add("Cache-Control", "no-store")
+                    exchange.send(response)
+                case .failure(let error):
+                    exchange.fail(APIError(error))
+                }
             }
         }
     }

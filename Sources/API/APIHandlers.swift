@@ -94,7 +94,9 @@ final class APIHandlers {
                   _ encode: (T) -> [UInt8]) {
         switch result {
         case .success(let value): exchange.json(status, encode(value))
-        case .failure(let error): exchange.fail(APIError(error))
+        case .failure(let error):
+            if error.retryAfterS != nil { metrics.rateLimited += 1 }
+            exchange.fail(APIError(error))
         }
     }
 

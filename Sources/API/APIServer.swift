@@ -40,6 +40,7 @@ public final class APIServer {
         self.clock = clock
         redis = RedisClient(loop: loop, configuration: configuration.redis, logger: logger)
         store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger, clock: clock)
+        store.limits = configuration.limits
     }
 
     /// Binds the listen address and starts connecting to Redis (requests answer 503 `unavailable`

@@ -23,6 +23,10 @@ struct Authentication {
             return .success(Actor(claims: claims))
         case .failure(.expired):
             return .failure(.unauthorized("The access token has expired; get a new one"))
+        case .failure(.notYetValid):
+            return .failure(.unauthorized("The access token is not valid yet (iat or nbf is in the future)"))
+        case .failure(.lifetimeTooLong):
+            return .failure(.unauthorized("The access token's lifetime (exp - iat) is longer than this server accepts"))
         case .failure:
             return .failure(.unauthorized("The access token is not valid"))
         }

@@ -117,6 +117,7 @@ enum ResponseEncoding {
         w.key("method"); optional(&w, record.method)
         w.key("by"); optional(&w, record.by)
         w.key("note"); optional(&w, record.note)
+        w.field("rejoins", record.rejoins)
         w.endObject()
     }
 

@@ -5,7 +5,7 @@ public struct AccessClaims: Equatable, Sendable {
     /// The user id (teacher, student or admin id).
     public var sub: String
     public var role: Role
-    /// Issued-at, seconds since the epoch (0 when the issuer left it out).
+    /// Issued-at, seconds since the epoch (required).
     public var iat: Int64
     /// Expiry, seconds since the epoch.
     public var exp: Int64
@@ -32,6 +32,10 @@ public enum TokenError: Error, Equatable, Sendable {
     case unknownKey
     case badSignature
     case expired
+    /// `iat` or `nbf` lies more than `TokenSigner.futureSkewS` in the future.
+    case notYetValid
+    /// `exp - iat` is above the maximum lifetime for the token's role.
+    case lifetimeTooLong
     /// A claim is missing or has the wrong type or form.
     case invalidClaims
 }
@@ -46,23 +50,39 @@ public final class TokenSigner: Sendable {
     public static let expiryLeewayS: Int64 = 10
     /// Longer tokens are refused before any decoding.
     public static let maxTokenLength = 4096
+    /// How far `iat` and `nbf` may lie in the future: the issuer's clock may run a little ahead, but a
+    /// token minted for later is a token minted to outlive its apparent lifetime.
+    public static let futureSkewS: Int64 = 60
+    /// Default longest lifetime (`exp - iat`) of a teacher or admin token: one working day, so a
+    /// leaked token is not good for weeks.
+    public static let defaultMaxLifetimeS: Int64 = 86_400
+    /// Longest lifetime of a student token: join issues one for the rest of the class plus the
+    /// store's grace, and the longest class is a day.
+    public static let maxStudentLifetimeS = Int64(CreateClassRequest.durationRange.upperBound) + ClassStore.defaultStudentTokenGraceS
 
     public let currentKid: String
+    /// Longest accepted lifetime of teacher and admin tokens.
+    public let maxLifetimeS: Int64
     private let keys: [String: [UInt8]]
 
     /// - Parameters:
     ///   - keys: secrets by key id; must contain `currentKid`.
     ///   - currentKid: the key new tokens are signed with, and the one used for tokens without `kid`.
-    public init(keys: [String: [UInt8]], currentKid: String) {
+    ///   - maxLifetimeS: longest `exp - iat` accepted for teacher and admin tokens.
+    public init(keys: [String: [UInt8]], currentKid: String, maxLifetimeS: Int64 = TokenSigner.defaultMaxLifetimeS) {
         precondition(keys[currentKid] != nil, "the current key id must name a configured key")
         self.keys = keys
         self.currentKid = currentKid
+        self.maxLifetimeS = maxLifetimeS
     }
 
     /// One secret under one key id.
-    public convenience init(secret: String, kid: String = "k1") {
-        self.init(keys: [kid: Array(secret.utf8)], currentKid: kid)
+    public convenience init(secret: String, kid: String = "k1", maxLifetimeS: Int64 = TokenSigner.defaultMaxLifetimeS) {
+        self.init(keys: [kid: Array(secret.utf8)], currentKid: kid, maxLifetimeS: maxLifetimeS)
     }
+
+    /// The longest lifetime `verify` accepts for a token of `role`.
+    public func maxLifetimeS(for role: Role) -> Int64 { role == .student ? Self.maxStudentLifetimeS : maxLifetimeS }
 
     public func sign(_ claims: AccessClaims) -> String {
         var header = JSONWriter(capacity: 64)
@@ -120,18 +140,23 @@ public final class TokenSigner: Sendable {
               let roleName = payload["role"]?.string, let role = Role(rawValue: roleName),
               let exp = payload["exp"]?.int
         else { return .failure(.invalidClaims) }
-        var iat: Int64 = 0
-        if let value = payload["iat"] {
+        // `iat` is required: without it a token's lifetime cannot be bounded.
+        guard let iat = payload["iat"]?.int else { return .failure(.invalidClaims) }
+        var nbf: Int64?
+        if let value = payload["nbf"] {
             guard let parsed = value.int else { return .failure(.invalidClaims) }
-            iat = parsed
+            nbf = parsed
         }
         var cls: String?
         if let value = payload["cls"], !value.isNull {
             guard let parsed = value.string, Identifier.isValid(parsed) else { return .failure(.invalidClaims) }
             cls = parsed
         }
-        // Written so that no addition can overflow on a hostile `exp`.
+        // Written so that no arithmetic can overflow on hostile claims.
         guard nowS - Self.expiryLeewayS < exp else { return .failure(.expired) }
+        guard iat <= nowS + Self.futureSkewS, (nbf ?? iat) <= nowS + Self.futureSkewS else { return .failure(.notYetValid) }
+        let (lifetime, overflow) = exp.subtractingReportingOverflow(iat)
+        guard !overflow, lifetime <= maxLifetimeS(for: role) else { return .failure(.lifetimeTooLong) }
         return .success(AccessClaims(sub: sub, role: role, iat: iat, exp: exp, cls: cls))
     }
 }

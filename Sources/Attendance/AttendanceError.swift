@@ -121,6 +121,9 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case "already_checked_in": self = .alreadyCheckedIn
         case "code_invalid": self = .codeInvalid
         case "code_checkin_disabled": self = .codeCheckinDisabled
+        case "class_full":
+            let limit = reply.dropFirst(word.count).drop { $0 == " " }
+            self = .conflict("The class is full: a class without a roster admits at most \(limit) students")
         case "bad_request":
             let detail = reply.dropFirst(word.count).drop { $0 == " " }
             self = .badRequest(detail.isEmpty ? "The request is not valid" : String(detail))

@@ -115,6 +115,8 @@ public struct StudentRecord: Sendable, Equatable {
     /// Who set a teacher-decided status.
     public let by: String?
     public let note: String?
+    /// How often the student joined again after the first join (each answered a fresh token).
+    public var rejoins = 0
 }
 
 /// What a student joins with (`POST /v1/join`).

@@ -7,6 +7,9 @@ extension ClassStore {
     /// present/late, because the student did walk in; `present`/`late` set by the teacher are
     /// answered as they are (`repeated`); `excused` stands and the check-in fails with
     /// `already_checked_in`. A reset to `unmarked` allows a fresh check-in.
+    ///
+    /// Failures (bad or expired QR, wrong code, not on the roster) count against `address`, and an
+    /// address over its failure limit is refused `rate_limited` (`StoreLimits.failuresPerAddress`).
     public func checkin(classId: String, actor: Actor, proof: CheckinProof, address: String,
                         completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
@@ -16,32 +19,35 @@ extension ClassStore {
         guard actor.classId == classId else {
             return completion(.failure(.forbidden("This token is for another class")))
         }
-        params(classId) { result in
+        gated(address: address, { self.params(classId, completion: $0) }) { outcome in
             let params: ClassParams
-            switch result {
-            case .failure(let error): return completion(.failure(error))
-            case .success(let found): params = found
+            switch outcome {
+            case .failure(let limited): return completion(.failure(limited))
+            case .success(.failure(let error)): return completion(.failure(error))
+            case .success(.success(let found)): params = found
             }
             let method: String
             switch proof {
             case .qr(let qr):
-                if let error = self.verifyQR(qr, classId: classId, params: params) { return completion(.failure(error)) }
+                if let error = self.verifyQR(qr, classId: classId, params: params) {
+                    return self.finish(.failure(error), address: address, completion)
+                }
                 method = "qr"
             case .code(let code):
                 guard params.allowCode else {
                     return completion(.failure(.codeCheckinDisabled))
                 }
                 guard JoinCode.isWellFormed(code), Crypto.constantTimeEqual(code.utf8, params.code.utf8) else {
-                    return completion(.failure(.codeInvalid))
+                    return self.finish(.failure(.codeInvalid), address: address, completion)
                 }
                 method = "code"
             }
             let args = [classId, actor.id, String(self.clock()), method, Self.auditAddress(address)]
             self.runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
-                completion(result.flatMap { status, atMs, unchanged in
+                self.finish(result.flatMap { status, atMs, unchanged in
                     guard let atMs else { return .failure(.unavailable) }
                     return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
-                })
+                }, address: address, completion)
             }
         }
     }

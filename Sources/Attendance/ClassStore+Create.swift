@@ -67,7 +67,8 @@ extension ClassStore {
     static func validate(_ request: CreateClassRequest) -> String? {
         if !CreateClassRequest.nameLength.contains(request.name.count)
             || !isCleanText(request.name, maxCharacters: CreateClassRequest.nameLength.upperBound) {
-            return "name must be 1–\(CreateClassRequest.nameLength.upperBound) characters without control characters"
+            return cleanTextRule("name", maxCharacters: CreateClassRequest.nameLength.upperBound,
+                                 minCharacters: CreateClassRequest.nameLength.lowerBound)
         }
         if request.roster.count > CreateClassRequest.maxRoster {
             return "roster may list at most \(CreateClassRequest.maxRoster) students"

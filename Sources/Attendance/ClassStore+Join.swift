@@ -5,10 +5,13 @@ extension ClassStore {
     public static let maxNameCharacters = 100
 
     /// A student joins a class by code, link or QR (the QR also checks in) and receives a student
-    /// token bound to the class. Rejoining is harmless: no second `joined` event, a fresh token.
+    /// token bound to the class.
     ///
-    /// Not rate limited here: the caller limits attempts per address and per code with `rateLimit`
-    /// (PROTOCOL.md "Join code"), because only it knows the client address policy.
+    /// Re-joining with a `student_id` that already joined answers a fresh token for that student (a
+    /// phone that reloaded has lost its token) but never renames: the first name stays. Each re-join
+    /// is counted in the student's `rejoins`, which the teacher's attendance list shows.
+    ///
+    /// Failures count against `address` (`StoreLimits.failuresPerAddress`); successes are not limited.
     public func join(_ credential: JoinCredential, studentId: String, name: String?, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(studentId) else {
@@ -16,29 +19,40 @@ extension ClassStore {
         }
         let name = name ?? ""
         guard Self.isCleanText(name, maxCharacters: Self.maxNameCharacters) else {
-            return completion(.failure(.badRequest("name must be at most \(Self.maxNameCharacters) characters without control characters")))
+            return completion(.failure(.badRequest(Self.cleanTextRule("name", maxCharacters: Self.maxNameCharacters))))
         }
-        resolve(credential) { resolved in
-            switch resolved {
-            case .failure(let error):
-                completion(.failure(error))
-            case .success(let (classId, params, checkin)):
-                let now = self.clock()
-                let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : ""]
-                self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
-                    completion(result.map { status, atMs, _ in
-                        let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
-                                                  exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
-                                                  cls: classId)
-                        return JoinResult(classId: classId, studentId: studentId, accessToken: self.signer.sign(claims),
-                                          status: status, atMs: atMs)
-                    })
-                }
+        gated(address: address, { self.resolve(credential, completion: $0) }) { outcome in
+            let resolved: (String, ClassParams, Bool)
+            switch outcome {
+            case .failure(let limited): return completion(.failure(limited))
+            case .success(.failure(let error)):
+                return self.finish(Result<JoinResult, AttendanceError>.failure(error), address: address,
+                                   countIf: self.isExpiredLink(credential, error) ? true : nil, completion)
+            case .success(.success(let found)): resolved = found
+            }
+            let (classId, params, checkin) = resolved
+            let now = self.clock()
+            let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
+                        String(self.limits.classSizeLimit)]
+            self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+                self.finish(result.map { status, atMs, _ in
+                    let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
+                                              exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
+                                              cls: classId)
+                    return JoinResult(classId: classId, studentId: studentId, accessToken: self.signer.sign(claims),
+                                      status: status, atMs: atMs)
+                }, address: address, completion)
             }
         }
     }
 
-    /// The class a credential names, its facts, and whether joining also checks in.
+    /// An expired link answers `class_closed` (its class has ended) but still counts as a failure.
+    private func isExpiredLink(_ credential: JoinCredential, _ error: AttendanceError) -> Bool {
+        guard error == .classClosed, case .linkToken(let token) = credential else { return false }
+        return JoinLink.verify(token, key: qrKey, nowS: clock() / 1000) == .failure(.expired)
+    }
+
+    /// The class a credential names, its facts, and whether joining also checks in. Reads only.
     private func resolve(_ credential: JoinCredential,
                          completion: @escaping (Result<(String, ClassParams, Bool), AttendanceError>) -> Void) {
         switch credential {
@@ -58,7 +72,7 @@ extension ClassStore {
         case .linkToken(let token):
             switch JoinLink.verify(token, key: qrKey, nowS: clock() / 1000) {
             case .failure(.invalid):
-                completion(.failure(.badRequest("The join link is not valid")))
+                completion(.failure(.badRequest(JoinLink.invalidMessage)))
             case .failure(.expired):
                 // A link expires when its class ends.
                 completion(.failure(.classClosed))

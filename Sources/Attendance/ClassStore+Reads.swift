@@ -64,11 +64,11 @@ extension ClassStore {
             return completion(.failure(.forbidden("This token is for another class")))
         }
         runClassScript(Self.snapshotScript, classId: classId, args: [owner, only], decode: { value -> ClassSnapshot? in
-            guard let items = value.array, items.count >= 2, (items.count - 2) % 7 == 0,
+            guard let items = value.array, items.count >= 2, (items.count - 2) % 8 == 0,
                   let offsetText = items[0].text, let offset = EventOffset(offsetText), let state = items[1].text
             else { return nil }
             var students: [StudentRecord] = []
-            students.reserveCapacity((items.count - 2) / 7)
+            students.reserveCapacity((items.count - 2) / 8)
             var index = 2
             while index < items.count {
                 guard let id = items[index].text, let statusText = items[index + 1].text,
@@ -81,8 +81,9 @@ extension ClassStore {
                 students.append(StudentRecord(
                     studentId: id, name: optional(items[index + 5]), status: status,
                     atMs: optional(items[index + 2]).flatMap { Int64($0) }, method: optional(items[index + 3]),
-                    by: optional(items[index + 4]), note: optional(items[index + 6])))
-                index += 7
+                    by: optional(items[index + 4]), note: optional(items[index + 6]),
+                    rejoins: Int(items[index + 7].text.flatMap { Int64($0) } ?? 0)))
+                index += 8
             }
             return ClassSnapshot(classId: classId, offset: offset, isClosed: state != "open", students: students)
         }, completion: completion)

@@ -12,7 +12,7 @@ extension ClassStore {
         guard let owner = ownerArgument(actor) else { return completion(.failure(.notTeacherOfClass)) }
         guard Identifier.isValid(studentId) else { return completion(.failure(.badRequest("student_id is not valid"))) }
         if let note, !Self.isCleanText(note, maxCharacters: Self.maxNoteCharacters) {
-            return completion(.failure(.badRequest("note must be at most \(Self.maxNoteCharacters) characters without control characters")))
+            return completion(.failure(.badRequest(Self.cleanTextRule("note", maxCharacters: Self.maxNoteCharacters))))
         }
         let args = [classId, studentId, status.rawValue, String(clock()), actor.id, owner, Self.auditAddress(address),
                     note == nil ? "0" : "1", note ?? ""]

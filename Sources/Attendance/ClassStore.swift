@@ -8,7 +8,8 @@ import RedisClient
 ///
 /// Every write is one Lua script on one class's keys (see Scripts/); join codes and the auto-close
 /// index live outside a class's slot and are maintained around the scripts in an order that a crash
-/// at any point leaves repairable by `sweepExpiredClasses` or by key expiry.
+/// at any point leaves repairable by `sweepExpiredClasses` or by key expiry. Failure counters per
+/// address (`limits`) are global keys too, read before and counted after a join or check-in.
 public final class ClassStore {
     public let redis: RedisClient
     public let signer: TokenSigner
@@ -18,11 +19,15 @@ public final class ClassStore {
     let clock: () -> Int64
 
     /// How long a student token outlives its class's end, so a student can still see the result.
-    public var studentTokenGraceS: Int64 = 3600
+    public var studentTokenGraceS: Int64 = ClassStore.defaultStudentTokenGraceS
+    public static let defaultStudentTokenGraceS: Int64 = 3600
     /// How long a join code outlives the class's planned end if nothing deletes it (a crashed sweep).
     var codeExpiryMarginS = 900
     /// Join codes are drawn at random; a collision with an open class draws again up to this often.
     var codeAttempts = 20
+    /// Failure limits and the size of classes without a roster (the processes set them from their
+    /// configuration).
+    public var limits = StoreLimits()
     /// Replaced in tests to force collisions.
     var makeJoinCode: () -> String = JoinCode.random
 
@@ -122,15 +127,28 @@ public final class ClassStore {
         }
     }
 
-    /// Clean text for names and notes: no control characters, bounded length.
+    /// Clean text for names and notes: bounded length, no control characters, and none of the
+    /// invisible characters that make a name look like another on the teacher's screen: bidi
+    /// embeddings, overrides and isolates (U+202A–202E, U+2066–2069), zero-width characters and
+    /// direction marks (U+200B–200F), the byte-order mark (U+FEFF).
     static func isCleanText(_ text: String, maxCharacters: Int) -> Bool {
         var count = 0
         for scalar in text.unicodeScalars {
             if scalar.properties.generalCategory == .control { return false }
+            switch scalar.value {
+            case 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return false
+            default: break
+            }
             count += 1
             if count > maxCharacters { return false }
         }
         return true
+    }
+
+    /// The `bad_request` text for a field that `isCleanText` refused.
+    static func cleanTextRule(_ field: String, maxCharacters: Int, minCharacters: Int = 0) -> String {
+        let length = minCharacters > 0 ? "\(minCharacters)–\(maxCharacters) characters" : "at most \(maxCharacters) characters"
+        return "\(field) must be \(length), without control characters, bidi overrides or zero-width characters"
     }
 
     /// Client addresses go into the audit trail only; a bound keeps a hostile header from bloating it.
@@ -148,6 +166,7 @@ public final class ClassStore {
     static let infoScript = RedisScript(ReadScripts.info)
     static let eventsScript = RedisScript(ReadScripts.events)
     static let rateLimitScript = RedisScript(UtilityScripts.rateLimit)
+    static let failurePeekScript = RedisScript(UtilityScripts.failurePeek)
     static let releaseCodeScript = RedisScript(UtilityScripts.releaseCode)
 }
 

@@ -8,6 +8,9 @@ public enum JoinLink {
         case expired
     }
 
+    /// The `bad_request` text for a link that is not ours (or was altered).
+    public static let invalidMessage = "The join link is not valid"
+
     static let macLength = 16
     static let maxLength = 256
 

@@ -13,7 +13,12 @@
 /// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
 /// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
-/// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window |
+/// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window (class creations per teacher) |
+/// | `att:fail:<address>` | string | failed attempts from one source address (IPv6: its /64) in this window |
+///
+/// The last four are global keys, each written by its own command or one-key script: a script in
+/// Redis Cluster may only touch keys of one slot, and a failure counter belongs to an address, not
+/// to a class.
 public enum Keys {
     static func prefix(_ classId: String) -> String { "att:{\(classId)}:" }
 
@@ -27,6 +32,7 @@ public enum Keys {
     public static func code(_ code: String) -> String { "att:code:" + code }
     public static let closing = "att:closing"
     public static func rateLimit(scope: String, key: String) -> String { "att:rl:\(scope):\(key)" }
+    public static func failures(address: String) -> String { "att:fail:" + SourceAddress.failureKey(address) }
 
     /// The keys every class script receives, in this order (the Lua prelude names them).
     static func classKeys(_ classId: String) -> [String] {

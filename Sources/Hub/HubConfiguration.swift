@@ -19,6 +19,8 @@ public struct HubConfiguration: Sendable {
     public var sweepIntervalMs: UInt64 = 1_000
     /// Subscriptions one connection may hold: a dashboard watches a few classes, not thousands.
     public var maxSubscriptionsPerConnection = 64
+    /// Failure limits for WebSocket check-ins, counted in Redis together with the api's.
+    public var limits = StoreLimits()
 
     public init(listen: SocketAddress, redis: RedisConfiguration, workers: Int, signer: TokenSigner, qrKey: [UInt8]) {
         self.listen = listen

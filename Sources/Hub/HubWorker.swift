@@ -44,6 +44,7 @@ final class HubWorker {
         redis = RedisClient(loop: loop, configuration: configuration.redis, logger: logger)
         subscriber = RedisSubscriber(loop: loop, configuration: configuration.redis, logger: logger)
         store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
+        store.limits = configuration.limits
     }
 
     /// Starts listening and connecting; `run()` then serves until shutdown.

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Logging
 
 struct APICommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the REST sidecar (/v1, /healthz, /metrics, web pages).")
@@ -13,11 +14,19 @@ struct APICommand: ParsableCommand {
     @Option(help: "Hub WebSocket URL the dashboard connects to (env ATTENDANCE_API_HUB_URL, config `api.hub_url`; default ws://127.0.0.1:8080/ws).")
     var hubUrl: String?
 
-    @Option(help: "Join attempts per client address per minute (env ATTENDANCE_API_JOIN_LIMIT_PER_ADDRESS, config `api.join_limit_per_address`; default 60).")
+    @Option(help: "Students a class without a roster admits (env ATTENDANCE_API_CLASS_SIZE_LIMIT, config `api.class_size_limit`; default 2000).")
+    var classSizeLimit: Int?
+
+    @Option(help: "Classes one teacher may create per minute (env ATTENDANCE_API_CLASS_CREATIONS_PER_TEACHER, config `api.class_creations_per_teacher`; default 30).")
+    var classCreationsPerTeacher: Int?
+
+    @Option(help: "Deprecated and ignored: successful joins are no longer limited (see --failure-limit-per-address).")
     var joinLimitPerAddress: Int?
 
-    @Option(help: "Join attempts per join code per minute (env ATTENDANCE_API_JOIN_LIMIT_PER_CODE, config `api.join_limit_per_code`; default 300).")
+    @Option(help: "Deprecated and ignored: successful joins are no longer limited (see --class-size-limit).")
     var joinLimitPerCode: Int?
+
+    @OptionGroup var failureLimits: FailureLimitOptions
 
     @OptionGroup var common: CommonOptions
 
@@ -35,10 +44,12 @@ struct APICommand: ParsableCommand {
         let hub = settings.value(flag: hubUrl, env: "ATTENDANCE_API_HUB_URL", key: "api.hub_url", default: configuration.hubURL)!
         guard hub.hasPrefix("ws://") || hub.hasPrefix("wss://") else { throw ValidationError("--hub-url must start with ws:// or wss://") }
         configuration.hubURL = hub
-        configuration.joinLimitPerAddress = try limit(settings, flag: joinLimitPerAddress, name: "join_limit_per_address",
-                                                      default: configuration.joinLimitPerAddress)
-        configuration.joinLimitPerCode = try limit(settings, flag: joinLimitPerCode, name: "join_limit_per_code",
-                                                   default: configuration.joinLimitPerCode)
+        configuration.limits = try failureLimits.storeLimits(settings)
+        configuration.limits.classSizeLimit = try positive(settings, flag: classSizeLimit, name: "class_size_limit", prefix: "api.",
+                                                           default: configuration.limits.classSizeLimit)
+        configuration.classCreationsPerTeacher = try positive(settings, flag: classCreationsPerTeacher, name: "class_creations_per_teacher",
+                                                              prefix: "api.", default: configuration.classCreationsPerTeacher)
+        warnDeprecated(settings, logger: logger)
         do {
             try APIServer.run(configuration, logger: logger)
         } catch let error as APIServerError {
@@ -46,10 +57,12 @@ struct APICommand: ParsableCommand {
         }
     }
 
-    private func limit(_ settings: Settings, flag: Int?, name: String, default fallback: Int) throws -> Int {
-        guard let value = settings.integer(flag: flag, env: "ATTENDANCE_API_\(name.uppercased())", key: "api.\(name)", default: fallback),
-              value >= 1
-        else { throw ValidationError("\(name) must be a positive integer") }
-        return value
+    /// The join limits counted successes, which locked out schools behind one NAT address. Their
+    /// settings are still accepted, so existing deployments start, and ignored with a warning.
+    private func warnDeprecated(_ settings: Settings, logger: Logger) {
+        for (flag, name) in [(joinLimitPerAddress, "join_limit_per_address"), (joinLimitPerCode, "join_limit_per_code")]
+        where settings.value(flag: flag.map(String.init), env: "ATTENDANCE_API_\(name.uppercased())", key: "api.\(name)") != nil {
+            logger.warning("api.\(name) (--\(name.replacingOccurrences(of: "_", with: "-"))) is deprecated and ignored: successful joins are not limited any more; failures are (--failure-limit-per-address), and classes without a roster by --class-size-limit")
+        }
     }
 }

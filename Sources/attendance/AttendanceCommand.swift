@@ -28,6 +28,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env ATTENDANCE_LOG_LEVEL).")
     var logLevel: String?
 
+    @Option(help: "Longest lifetime (exp - iat) of teacher and admin access tokens, in seconds (env ATTENDANCE_MAX_TOKEN_LIFETIME_S, config `max_token_lifetime_s`; default 86400). Student tokens: the longest class plus 1 h.")
+    var maxTokenLifetimeS: Int?
+
     func settings() throws -> Settings { try Settings(configPath: config) }
 
     func logger(label: String, settings: Settings) -> Logger {
@@ -68,21 +71,22 @@ struct CommonOptions: ParsableArguments {
             throw ValidationError("the development secrets are configured; set real secrets or pass --dev")
         }
         guard let jwt, let qr, !jwt.isEmpty, !qr.isEmpty else { throw ValidationError("empty secret") }
-        var keys: [String: [UInt8]] = [:]
-        var current = "k1"
-        if jwt.contains("=") {
-            for (i, pair) in jwt.split(separator: ",").enumerated() {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw ValidationError("ATTENDANCE_JWT_SECRET: expected `kid=secret[,kid=secret…]`")
-                }
-                keys[String(parts[0])] = Array(parts[1].utf8)
-                if i == 0 { current = String(parts[0]) }
-            }
-        } else {
-            keys[current] = Array(jwt.utf8)
+        do {
+            let (keys, current) = try Secrets.jwtKeys(jwt, dev: dev)
+            return (TokenSigner(keys: keys, currentKid: current, maxLifetimeS: try maxTokenLifetime(settings)),
+                    try Secrets.qrKey(qr, dev: dev))
+        } catch let error as SettingsError {
+            throw ValidationError(error.description)
         }
-        return (TokenSigner(keys: keys, currentKid: current), Array(qr.utf8))
+    }
+
+    /// The longest lifetime servers accept for teacher and admin tokens (and `token` mints).
+    func maxTokenLifetime(_ settings: Settings) throws -> Int64 {
+        guard let value = settings.integer(flag: maxTokenLifetimeS, env: "ATTENDANCE_MAX_TOKEN_LIFETIME_S",
+                                           key: "max_token_lifetime_s", default: Int(TokenSigner.defaultMaxLifetimeS)),
+              (60...(366 * 86_400)).contains(value)
+        else { throw ValidationError("max_token_lifetime_s must be 60 s to 366 days") }
+        return Int64(value)
     }
 }
 
@@ -101,6 +105,8 @@ struct HubCommand: ParsableCommand {
     @Option(help: "Ping clients idle this long, drop those missing two pings (default 25000).")
     var pingIntervalMs: Int?
 
+    @OptionGroup var failureLimits: FailureLimitOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -113,6 +119,7 @@ struct HubCommand: ParsableCommand {
         let (signer, qrKey) = try common.secrets(settings, logger: logger)
         var configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
                                              workers: workerCount, signer: signer, qrKey: qrKey)
+        configuration.limits = try failureLimits.storeLimits(settings)
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
             configuration.maxQueuedBytes = maxQueuedBytes
@@ -140,9 +147,14 @@ struct TokenCommand: ParsableCommand {
         guard Identifier.isValid(sub) else { throw ValidationError("--sub must be 1-64 characters of [A-Za-z0-9_.:-]") }
         if let cls = `class`, !Identifier.isValid(cls) { throw ValidationError("--class must be 1-64 characters of [A-Za-z0-9_.:-]") }
         if role == .student && `class` == nil { throw ValidationError("a student token needs --class") }
-        guard (1...(366 * 86_400)).contains(ttlS) else { throw ValidationError("--ttl-s must be 1 s to 366 days") }
         let settings = try common.settings()
         let (signer, _) = try common.secrets(settings, logger: nil)
+        // Refuse what the servers would refuse, rather than mint a token that fails later.
+        let maximum = signer.maxLifetimeS(for: role)
+        guard (1...maximum).contains(Int64(ttlS)) else {
+            throw ValidationError("--ttl-s must be 1 to \(maximum) s for a \(role.rawValue) token: servers refuse longer lifetimes"
+                                  + (role == .student ? "" : " (raise it with --max-token-lifetime-s or ATTENDANCE_MAX_TOKEN_LIFETIME_S on every server)"))
+        }
         let now = EventLoop.wallClockMs() / 1000
         print(signer.sign(AccessClaims(sub: sub, role: role, iat: now, exp: now + Int64(ttlS), cls: `class`)))
     }

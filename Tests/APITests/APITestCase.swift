@@ -40,10 +40,10 @@ class APITestCase: XCTestCase {
         var configuration = APIConfiguration(listen: try SocketAddress(parsing: "127.0.0.1:0"),
                                              redis: RedisConfiguration(host: redis.host, port: redis.port),
                                              signer: signer, qrKey: qrKey, publicURL: publicURL)
-        // Limits and the sweep are off unless a test turns them on: the shared Redis counts attempts
+        // Limits and the sweep are off unless a test turns them on: the shared Redis counts failures
         // from 127.0.0.1 across tests, and a moved clock must not close other tests' classes.
-        configuration.joinLimitPerAddress = 1_000_000
-        configuration.joinLimitPerCode = 1_000_000
+        configuration.limits.failuresPerAddress = nil
+        configuration.classCreationsPerTeacher = 1_000_000
         configuration.sweepIntervalMs = 3_600_000
         configure(&configuration)
         var logger = Logger(label: "api-test")

@@ -103,8 +103,43 @@ final class AccessTokenTests: XCTestCase {
         #"{"sub":"t1","role":"\#(role)","iat":\#(now),"exp":\#(now + 3600)}"#
     }
 
+    /// A token with this payload, signed with the test key.
+    private func forge(_ payload: String) -> String {
+        forge(header: #"{"alg":"HS256","typ":"JWT","kid":"k1"}"#, payload: payload, key: "dev-secret-change-me")
+    }
+
     private func forge(header: String, payload: String, key: String) -> String {
         let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(payload.utf8))
         return input + "." + Base64URL.encode(Crypto.hmacSHA256(key: Array(key.utf8), message: input))
+    }
+
+    func testIssuedInTheFutureIsRefusedBeyondSkew() {
+        let soon = signer.sign(AccessClaims(sub: "t1", role: .teacher, iat: now + TokenSigner.futureSkewS, exp: now + 3600))
+        XCTAssertNoThrow(try signer.verify(soon, nowS: now).get())
+        let later = signer.sign(AccessClaims(sub: "t1", role: .teacher, iat: now + TokenSigner.futureSkewS + 1, exp: now + 3600))
+        XCTAssertEqual(signer.verify(later, nowS: now), .failure(.notYetValid))
+        let nbf = forge(#"{"sub":"t1","role":"teacher","iat":\#(now),"nbf":\#(now + 61),"exp":\#(now + 3600)}"#)
+        XCTAssertEqual(signer.verify(nbf, nowS: now), .failure(.notYetValid))
+        let nbfNow = forge(#"{"sub":"t1","role":"teacher","iat":\#(now),"nbf":\#(now),"exp":\#(now + 3600)}"#)
+        XCTAssertNoThrow(try signer.verify(nbfNow, nowS: now).get())
+        XCTAssertEqual(signer.verify(forge(#"{"sub":"t1","role":"teacher","exp":\#(now + 60)}"#), nowS: now), .failure(.invalidClaims),
+                       "without iat a lifetime cannot be bounded")
+    }
+
+    func testLifetimeAboveTheMaximumIsRefused() {
+        let day = signer.sign(AccessClaims(sub: "t1", role: .admin, iat: now, exp: now + TokenSigner.defaultMaxLifetimeS))
+        XCTAssertNoThrow(try signer.verify(day, nowS: now).get())
+        let longer = signer.sign(AccessClaims(sub: "t1", role: .teacher, iat: now, exp: now + TokenSigner.defaultMaxLifetimeS + 1))
+        XCTAssertEqual(signer.verify(longer, nowS: now), .failure(.lifetimeTooLong))
+        // Students: the longest class plus the grace the store adds.
+        let student = signer.sign(AccessClaims(sub: "s1", role: .student, iat: now, exp: now + TokenSigner.maxStudentLifetimeS, cls: "c1"))
+        XCTAssertNoThrow(try signer.verify(student, nowS: now).get())
+        let tooLong = signer.sign(AccessClaims(sub: "s1", role: .student, iat: now, exp: now + TokenSigner.maxStudentLifetimeS + 1, cls: "c1"))
+        XCTAssertEqual(signer.verify(tooLong, nowS: now), .failure(.lifetimeTooLong))
+        let configured = TokenSigner(secret: "dev-secret-change-me", maxLifetimeS: 7 * 86_400)
+        XCTAssertNoThrow(try configured.verify(configured.sign(AccessClaims(sub: "t1", role: .teacher, iat: now, exp: now + 7 * 86_400)), nowS: now).get())
+        // Hostile extremes do not trap.
+        let extreme = forge(#"{"sub":"t1","role":"teacher","iat":-9223372036854775808,"exp":9223372036854775807}"#)
+        XCTAssertEqual(signer.verify(extreme, nowS: now), .failure(.lifetimeTooLong))
     }
 }

@@ -31,6 +31,8 @@ final class AttendanceErrorTests: XCTestCase {
         XCTAssertEqual(AttendanceError(redis: .reply("already_checked_in")), .alreadyCheckedIn)
         XCTAssertEqual(AttendanceError(redis: .reply("not_found")), .notFound("No such class"))
         XCTAssertEqual(AttendanceError(redis: .reply("bad_request roster too long")), .badRequest("roster too long"))
+        XCTAssertEqual(AttendanceError(redis: .reply("class_full 2000")),
+                       .conflict("The class is full: a class without a roster admits at most 2000 students"))
         XCTAssertEqual(AttendanceError(redis: .reply("ERR unknown command 'X'")), .unavailable)
         XCTAssertEqual(AttendanceError(redis: .reply("OOM command not allowed")), .unavailable)
     }

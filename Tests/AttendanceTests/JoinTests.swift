@@ -101,4 +101,23 @@ final class JoinTests: StoreTestCase {
         _ = runLoop(loop, timeoutMs: 1000) { self.command("EXISTS", Keys.code(created.code))?.int == 0 }
         fail(.codeInvalid) { store.join(.code(created.code), studentId: "s1", name: nil, address: "x", completion: $0) }
     }
+
+    /// The token a join issues for the longest class passes the servers' lifetime check.
+    func testJoinTokenOfTheLongestClassIsAccepted() throws {
+        let created = try create(durationS: CreateClassRequest.durationRange.upperBound)
+        let joined = try succeed { store.join(.code(created.code), studentId: "s1", name: nil, address: "x", completion: $0) }
+        XCTAssertNoThrow(try signer.verify(joined.accessToken, nowS: clock.nowMs / 1000).get())
+    }
+
+    /// A re-join answers a token for the student but keeps the first name, and counts.
+    func testRejoinNeverRenames() throws {
+        let created = try create(roster: [])
+        _ = try succeed { store.join(.code(created.code), studentId: "s1", name: "Ann", address: "x", completion: $0) }
+        _ = try succeed { store.join(.code(created.code), studentId: "s1", name: "Mallory", address: "y", completion: $0) }
+        _ = try succeed { store.join(.code(created.code), studentId: "s1", name: nil, address: "y", completion: $0) }
+        let snapshot = try succeed { store.snapshot(classId: created.classId, actor: teacher, completion: $0) }
+        XCTAssertEqual(snapshot.students.map(\.name), ["Ann"])
+        XCTAssertEqual(snapshot.students.map(\.rejoins), [2])
+        XCTAssertEqual(streamLength(eventsKey(created.classId)), 1)
+    }
 }

@@ -73,3 +73,23 @@ final class SweepAndRateLimitTests: StoreTestCase {
         XCTAssertTrue(try succeed { store.rateLimit(scope: "t", key: short, limit: 1, windowS: 1, completion: $0) }.allowed)
     }
 }
+
+final class SweepFailureTests: StoreTestCase {
+    /// A class whose close script errors (a key of the wrong type planted in Redis) is retried later;
+    /// the classes behind it in the due list still close.
+    func testSweepContinuesPastAClassThatFailsToClose() throws {
+        let broken = try create(durationS: 60)
+        let healthy = try create(durationS: 120)
+        _ = command("DEL", Keys.known(broken.classId))
+        _ = command("SET", Keys.known(broken.classId), "not a set")
+        let now = healthy.closesAtMs + 1
+        let closed = try succeed { store.sweepExpiredClasses(nowMs: now, completion: $0) }
+        XCTAssertEqual(closed, [healthy.classId])
+        XCTAssertEqual(storedEvents(healthy.classId).last?.value["event"]?.string, "class_closed")
+        XCTAssertEqual(command("ZSCORE", Keys.closing, broken.classId)?.text, String(now + ClassStore.sweepRetryMs),
+                       "the broken class waits behind the others")
+        XCTAssertEqual(command("HGET", Keys.meta(broken.classId), "state")?.text, "open")
+        _ = command("DEL", Keys.known(broken.classId))
+        _ = command("ZREM", Keys.closing, broken.classId)
+    }
+}

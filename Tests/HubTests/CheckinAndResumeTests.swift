@@ -188,6 +188,8 @@ final class SlowReplayTests: HubTestCase {
         let hub = try startHub(extra: ["--max-queued-bytes", "262144"])
         let created = try createClass()
         let total = 50_000
+        // Far beyond the default cap of a class without a roster (2,000): this test wants a long log.
+        store.limits.classSizeLimit = total
         var joined = 0
         for i in 0..<total {
             store.join(.code(created.code), studentId: "s\(i)", name: "Student number \(i) with a longer name", address: "127.0.0.1") {

@@ -3,7 +3,7 @@ enum ReadScripts {
     /// snapshot: every roster or joined student, and the offset of the last event included in it.
     /// ARGV: owner ('' = no check), only_sid ('' = everyone).
     /// Returns {last_id ('0-0' before any event), state, then per student: sid, status, at_ms ('' when
-    /// none), method, by, name, note}. Errors: not_found, forbidden.
+    /// none), method, by, name, note, rejoins}. Errors: not_found, forbidden.
     static let snapshot = LuaPrelude.source + #"""
 local owner, only = ARGV[1], ARGV[2]
 local meta = load_meta()
@@ -27,6 +27,7 @@ for _, sid in ipairs(ids) do
   local n = #out
   out[n + 1], out[n + 2], out[n + 3] = sid, status_of(rec), rec.at or ''
   out[n + 4], out[n + 5], out[n + 6], out[n + 7] = rec.method or '', rec.by or '', rec.name or '', rec.note or ''
+  out[n + 8] = int(tonumber(rec.rejoins) or 0)
 end
 return out
 """#

@@ -1,4 +1,4 @@
-/// Scripts on keys outside a class's slot (join codes, rate limits): each touches one key only.
+/// Scripts on keys outside a class's slot (join codes, rate limits, failure counters): each touches one key only.
 enum UtilityScripts {
     /// Fixed-window counter. KEYS: the counter. ARGV: window_ms.
     /// Returns {count in this window, ms until the window ends}. The expiry is set when missing
@@ -11,6 +11,12 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return { n, ttl }
+"""#
+
+    /// Reads a counter without counting. KEYS: the counter. Returns {count (0 when absent), ms until
+    /// the window ends}.
+    static let failurePeek = #"""
+return { tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1]) }
 """#
 
     /// Deletes a join code only while it still points at this class: after its expiry the same code
