@@ -88,6 +88,11 @@ final class Room {
     func remove(_ subscription: Subscription) {
         if let i = members.firstIndex(where: { $0 === subscription }) { members.remove(at: i) }
     }
+
+    func stopQR() {
+        qrTimer?.close()
+        qrTimer = nil
+    }
 }
 
 /// One session's subscription to one room. Until its snapshot or replay is written, live events

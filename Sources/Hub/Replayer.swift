@@ -1,0 +1,141 @@
+import Attendance
+import EventLoop
+import Logging
+import WebSocket
+
+/// Loads what a subscription or a room missed: a new subscription's snapshot or its `since` replay
+/// (paced by what the client reads), and a room's replay after a Redis reconnect.
+final class Replayer {
+    private let loop: EventLoop
+    private let store: ClassStore
+    private let registry: RoomRegistry
+    private let qr: QRRotator
+    private let configuration: HubConfiguration
+    private let logger: Logger
+
+    init(loop: EventLoop, store: ClassStore, registry: RoomRegistry, qr: QRRotator, configuration: HubConfiguration, logger: Logger) {
+        self.loop = loop
+        self.store = store
+        self.registry = registry
+        self.qr = qr
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Writes the subscription's first answer: the snapshot, or with `since` every stored event after it.
+    func begin(_ subscription: Subscription, since: EventOffset?, id: String?) {
+        if let since {
+            replay(subscription, after: since, id: id, first: true)
+        } else {
+            sendSnapshot(subscription, id: id)
+        }
+    }
+
+    private func sendSnapshot(_ subscription: Subscription, id: String?) {
+        let session = subscription.session
+        let classId = subscription.room.classId
+        store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
+            guard let self, session.subscriptions[classId] === subscription else { return }
+            switch result {
+            case .success(let snapshot):
+                let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
+                session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: snapshot.offset, snapshot: rows) }
+                subscription.watermark = snapshot.offset
+                subscription.goLive()
+                if !snapshot.isClosed { self.qr.startIfNeeded(subscription) }
+            case .failure(let error):
+                self.refuse(subscription, id: id, error)
+            }
+        }
+    }
+
+    /// `since`: every stored event after it, page by page, then the live ones held meanwhile.
+    private func replay(_ subscription: Subscription, after offset: EventOffset, id: String?, first: Bool) {
+        let session = subscription.session
+        let classId = subscription.room.classId
+        store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
+            guard let self, session.subscriptions[classId] === subscription else { return }
+            switch result {
+            case .success(let page):
+                if first {
+                    session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: offset, snapshot: nil) }
+                    subscription.watermark = offset
+                }
+                for stored in page.events {
+                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }), event.isVisible(to: session) {
+                        subscription.send(event)
+                    }
+                }
+                if page.mayHaveMore, let next = page.next {
+                    self.whenDrained(session) { [weak self] in self?.replay(subscription, after: next, id: id, first: false) }
+                } else {
+                    subscription.goLive()
+                    self.qr.startIfNeeded(subscription)
+                }
+            case .failure(let error):
+                self.refuse(subscription, id: id, error)
+            }
+        }
+    }
+
+    /// Runs `next` once the session's send queue is mostly drained. A long replay to a phone on a
+    /// slow link is paced by what it reads, instead of filling the queue past the slow-consumer limit
+    /// (which would cut the phone off, and its reconnect would replay the same backlog again).
+    private func whenDrained(_ session: ClientSession, _ next: @escaping () -> Void) {
+        guard session.connection.isOpen else { return }
+        guard session.connection.tcp.queuedBytes > configuration.maxQueuedBytes / 4 else { next(); return }
+        let timer = LoopTimer(loop: loop)
+        timer.start(timeoutMs: 20) { [weak self] in
+            timer.close()
+            self?.whenDrained(session, next)
+        }
+    }
+
+    private func refuse(_ subscription: Subscription, id: String?, _ error: AttendanceError) {
+        let session = subscription.session
+        registry.detach(subscription)
+        if case .forbidden = error {
+            session.connection.close(code: WebSocketCloseCode.policyViolation, reason: "forbidden class")
+        } else {
+            session.sendError(id: id, error)
+        }
+    }
+
+    // MARK: rooms after a Redis reconnect
+
+    /// After Redis came back, each room replays from its last offset what was published meanwhile;
+    /// live events wait until the replay is through so the order holds.
+    func replayRoomsAfterReconnect() {
+        for room in registry.rooms.values {
+            let start = room.lastOffset ?? room.members.filter { $0.pending == nil }.map(\.watermark).min()
+            guard let start, !room.isReplaying else { continue }
+            room.isReplaying = true
+            replayRoom(room, after: start)
+        }
+    }
+
+    private func replayRoom(_ room: Room, after offset: EventOffset) {
+        store.events(classId: room.classId, since: offset, limit: 500, actor: .system) { [weak self, weak room] result in
+            guard let self, let room else { return }
+            switch result {
+            case .success(let page):
+                for stored in page.events {
+                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }) { room.deliverInOrder(event) }
+                }
+                if page.mayHaveMore, let next = page.next {
+                    self.replayRoom(room, after: next)
+                    return
+                }
+            case .failure(let error):
+                self.logger.warning("replay of \(room.classId) after reconnect failed: \(error)")
+            }
+            room.isReplaying = false
+            let held = room.held
+            room.held = []
+            for event in held { room.dispatch(event) }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension Replayer: Sendable {}
