@@ -6,15 +6,13 @@ import WebSocket
 /// Loads what a subscription or a room missed: a new subscription's snapshot or its `since` replay
 /// (paced by what the client reads), and a room's replay after a Redis reconnect.
 final class Replayer {
-    private let loop: EventLoop
     private let store: ClassStore
     private let registry: RoomRegistry
     private let qr: QRRotator
     private let configuration: HubConfiguration
     private let logger: Logger
 
-    init(loop: EventLoop, store: ClassStore, registry: RoomRegistry, qr: QRRotator, configuration: HubConfiguration, logger: Logger) {
-        self.loop = loop
+    init(store: ClassStore, registry: RoomRegistry, qr: QRRotator, configuration: HubConfiguration, logger: Logger) {
         self.store = store
         self.registry = registry
         self.qr = qr
@@ -35,7 +33,7 @@ final class Replayer {
         let session = subscription.session
         let classId = subscription.room.classId
         store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
-            guard let self, session.subscriptions[classId] === subscription else { return }
+            guard let self, !subscription.isDetached else { return }
             switch result {
             case .success(let snapshot):
                 let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
@@ -54,7 +52,7 @@ final class Replayer {
         let session = subscription.session
         let classId = subscription.room.classId
         store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
-            guard let self, session.subscriptions[classId] === subscription else { return }
+            guard let self, !subscription.isDetached else { return }
             switch result {
             case .success(let page):
                 if first {
@@ -67,7 +65,7 @@ final class Replayer {
                     }
                 }
                 if page.mayHaveMore, let next = page.next {
-                    self.whenDrained(session) { [weak self] in self?.replay(subscription, after: next, id: id, first: false) }
+                    self.continueWhenDrained(subscription, after: next, id: id)
                 } else {
                     subscription.goLive()
                     self.qr.startIfNeeded(subscription)
@@ -78,16 +76,27 @@ final class Replayer {
         }
     }
 
-    /// Runs `next` once the session's send queue is mostly drained. A long replay to a phone on a
-    /// slow link is paced by what it reads, instead of filling the queue past the slow-consumer limit
+    /// Reads the next page now if the session's send queue is mostly drained, else when the
+    /// connection reports it drained (`resumePausedReplays`). A long replay to a phone on a slow
+    /// link is paced by what it reads, instead of filling the queue past the slow-consumer limit
     /// (which would cut the phone off, and its reconnect would replay the same backlog again).
-    private func whenDrained(_ session: ClientSession, _ next: @escaping () -> Void) {
-        guard session.connection.isOpen else { return }
-        guard session.connection.tcp.queuedBytes > configuration.maxQueuedBytes / 4 else { next(); return }
-        let timer = LoopTimer(loop: loop)
-        timer.start(timeoutMs: 20) { [weak self] in
-            timer.close()
-            self?.whenDrained(session, next)
+    private func continueWhenDrained(_ subscription: Subscription, after next: EventOffset, id: String?) {
+        let connection = subscription.session.connection
+        guard connection.isOpen else { return }
+        guard connection.tcp.queuedBytes > configuration.maxQueuedBytes / 4 else {
+            replay(subscription, after: next, id: id, first: false)
+            return
+        }
+        subscription.session.metrics.replayPauses.add(1, ordering: .relaxed)
+        subscription.pausedReplay = (next, id)
+    }
+
+    /// The session's send queue drained: its paused replays go on.
+    func resumePausedReplays(_ session: ClientSession) {
+        for subscription in session.subscriptions.values {
+            guard let paused = subscription.pausedReplay, !subscription.isDetached else { continue }
+            subscription.pausedReplay = nil
+            replay(subscription, after: paused.next, id: paused.id, first: false)
         }
     }
 
@@ -116,7 +125,7 @@ final class Replayer {
 
     private func replayRoom(_ room: Room, after offset: EventOffset) {
         store.events(classId: room.classId, since: offset, limit: 500, actor: .system) { [weak self, weak room] result in
-            guard let self, let room else { return }
+            guard let self, let room, !room.isClosed else { return }
             switch result {
             case .success(let page):
                 for stored in page.events {

@@ -17,10 +17,11 @@ final class Room {
     var held: [ClassEvent] = []
     var qrTimer: LoopTimer?
     var qrPeriodS: Int = 0
+    private(set) var isClosed = false
     /// Events accepted during this loop turn, written when it ends (`flush`): one pub/sub read often
     /// carries several events of a class, and a dashboard then gets them in one write, not one each.
     private var batch: [ClassEvent] = []
-    private unowned(unsafe) let flushQueue: FlushQueue
+    private let flushQueue: FlushQueue
 
     init(classId: String, flushQueue: FlushQueue) {
         self.classId = classId
@@ -93,20 +94,44 @@ final class Room {
         qrTimer?.close()
         qrTimer = nil
     }
+
+    /// The last member left: drop everything that could still run or hold members.
+    func close() {
+        isClosed = true
+        stopQR()
+        whenConfirmed = []
+        held = []
+        batch = []
+        members = []
+    }
 }
 
 /// One session's subscription to one room. Until its snapshot or replay is written, live events
 /// are kept in `pending`; after that, only events past `watermark` go out, so the hand-over from
 /// snapshot/replay to live events loses nothing and repeats nothing.
+///
+/// `session` and `room` are strong: the cycles (session → subscriptions, room → members) last only
+/// while the subscription is attached, and `RoomRegistry.detach` breaks both. A callback still
+/// holding a detached subscription (a snapshot, a replay page, a paused replay) finds `isDetached`
+/// and stops, whatever became of the room.
 final class Subscription {
-    unowned(unsafe) let session: ClientSession
-    unowned(unsafe) let room: Room
+    let session: ClientSession
+    let room: Room
     var watermark: EventOffset = .zero
     var pending: [ClassEvent]? = []
+    private(set) var isDetached = false
+    /// A `since` replay waiting for the session's send queue to drain: where it goes on.
+    var pausedReplay: (next: EventOffset, id: String?)?
 
     init(session: ClientSession, room: Room) {
         self.session = session
         self.room = room
+    }
+
+    func detach() {
+        isDetached = true
+        pausedReplay = nil
+        pending = nil
     }
 
     func deliver(_ event: ClassEvent) {

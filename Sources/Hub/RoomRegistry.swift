@@ -53,7 +53,10 @@ final class RoomRegistry {
     /// its QR stops with its last teacher.
     func detach(_ subscription: Subscription) {
         let room = subscription.room
-        subscription.session.subscriptions[room.classId] = nil
+        subscription.detach()
+        if subscription.session.subscriptions[room.classId] === subscription {
+            subscription.session.subscriptions[room.classId] = nil
+        }
         room.remove(subscription)
         if room.members.isEmpty {
             closeIfEmpty(room)
@@ -66,7 +69,7 @@ final class RoomRegistry {
         guard room.members.isEmpty, rooms[room.classId] === room else { return }
         rooms[room.classId] = nil
         roomsByChannel[room.channel] = nil
-        room.stopQR()
+        room.close()
         metrics.rooms.add(-1, ordering: .relaxed)
         subscriber.unsubscribe(room.channel)
     }

@@ -117,6 +117,10 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         process(bytes)
     }
 
+    public func connectionDidDrain(_ connection: TCPConnection) {
+        if state == .open { delegate?.didDrain(self) }
+    }
+
     public func connectionDidClose(_ connection: TCPConnection, error: UVError?) {
         state = .closed
         let delegate = self.delegate
