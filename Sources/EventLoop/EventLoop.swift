@@ -38,7 +38,8 @@ public final class EventLoop {
             if let handle, uv_is_closing(handle) == 0 { uv_close(handle, nil) }
         }, nil)
         uv_run(uv, UV_RUN_DEFAULT)
-        uv_loop_close(uv)
+        // EBUSY would mean a handle outlived its close callback; nothing is left to retry in a deinit.
+        _ = uv_loop_close(uv)
         uv.deallocate()
         readBuffer.deallocate()
         cork.deallocate()

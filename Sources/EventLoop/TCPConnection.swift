@@ -37,13 +37,20 @@ public final class TCPConnection {
     init(loop: EventLoop) {
         self.loop = loop
         handle = .allocate(capacity: 1)
-        uv_tcp_init(loop.uv, handle)
+        // With AF_UNSPEC no socket is made yet, so libuv's uv_tcp_init cannot fail here.
+        let rc = uv_tcp_init(loop.uv, handle)
+        precondition(rc == 0, "uv_tcp_init: \(UVError(rc))")
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
     }
 
-    func configureAccepted() {
-        // Small JSON messages must not wait for Nagle's algorithm.
-        uv_tcp_nodelay(handle, 1)
+    /// Small JSON messages must not wait for Nagle's algorithm. A socket that refuses the option
+    /// (already reset by the peer) is closed and the error returned.
+    func configureAccepted() -> UVError? {
+        let rc = uv_tcp_nodelay(handle, 1)
+        guard rc < 0 else { return nil }
+        closeError = UVError(rc)
+        close()
+        return UVError(rc)
     }
 
     static func from(_ stream: UnsafeMutablePointer<uv_stream_t>) -> TCPConnection {
@@ -75,8 +82,9 @@ public final class TCPConnection {
                 if status < 0 {
                     context.connection.close()
                     context.completion(.failure(UVError(status)))
+                } else if let error = context.connection.configureAccepted() {
+                    context.completion(.failure(error))
                 } else {
-                    context.connection.configureAccepted()
                     context.completion(.success(context.connection))
                 }
             }
@@ -100,9 +108,10 @@ public final class TCPConnection {
 
     // MARK: reading
 
+    /// Starts (or resumes) reading; a socket libuv cannot read is closed with that error.
     public func startReading() {
         guard isOpen else { return }
-        uv_read_start(stream, { h, suggested, buf in
+        let rc = uv_read_start(stream, { h, suggested, buf in
             let loop = EventLoop.from(h!.pointee.loop)
             buf!.pointee = uv_buf_t(base: loop.readBuffer.assumingMemoryBound(to: CChar.self), len: loop.readBufferSize)
         }, { s, nread, buf in
@@ -114,6 +123,11 @@ public final class TCPConnection {
                 connection.close()
             }
         })
+        // EALREADY: reading already (a resume after no pause) is not an error.
+        if rc < 0 && rc != Int32(UV_EALREADY.rawValue) {
+            closeError = UVError(rc)
+            close()
+        }
     }
 
     public func stopReading() {

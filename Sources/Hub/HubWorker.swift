@@ -81,7 +81,7 @@ final class HubWorker {
         sweepTimer = sweep
         if handleSignals {
             for signal in [SIGINT, SIGTERM] {
-                signals.append(SignalWatcher(loop: loop, signal: signal) { [unowned self] _ in self.shutdown() })
+                signals.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] _ in self.shutdown() })
             }
         }
     }
