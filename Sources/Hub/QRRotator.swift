@@ -45,8 +45,8 @@ final class QRRotator {
         w.beginObject()
         w.key("type"); w.string("event")
         w.key("class_id"); w.string(room.classId)
-        // qr_rotated is not stored: it carries the class's latest offset, so `since` logic is unaffected.
-        w.key("offset"); w.string((room.lastOffset ?? .zero).description)
+        // Ephemeral, not in the stream: no offset, so a client de-duplicating by offset keeps it
+        // and its resume point (`since`) never moves (PROTOCOL.md).
         w.key("event"); w.string("qr_rotated")
         w.key("qr"); w.string(code.qr)
         w.key("expires_ms"); w.int(code.expiresMs)
