@@ -32,7 +32,9 @@ final class Replayer {
     private func sendSnapshot(_ subscription: Subscription, id: String?) {
         let session = subscription.session
         let classId = subscription.room.classId
-        store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
+        // A student sees only its own row: read only that record, not the whole class.
+        let read = session.role == .student ? store.studentSnapshot : store.snapshot
+        read(classId, session.actor) { [weak self] result in
             guard let self, !subscription.isDetached else { return }
             switch result {
             case .success(let snapshot):
