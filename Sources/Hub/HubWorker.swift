@@ -46,7 +46,7 @@ final class HubWorker {
         store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
         registry = RoomRegistry(subscriber: subscriber, metrics: metrics)
         qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
-        replayer = Replayer(store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
+        replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }
 
     /// Starts listening and connecting; `run()` then serves until shutdown.
@@ -224,7 +224,7 @@ final class HubWorker {
         sweepTimer = nil
         flushCheck?.close()
         flushCheck = nil
-        registry.stopAllQR()
+        registry.closeAll()
         for signal in signals { signal.close() }
         signals = []
         redis.close()

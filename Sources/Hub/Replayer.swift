@@ -6,13 +6,22 @@ import WebSocket
 /// Loads what a subscription or a room missed: a new subscription's snapshot or its `since` replay
 /// (paced by what the client reads), and a room's replay after a Redis reconnect.
 final class Replayer {
+    /// First wait before retrying a failed room replay, doubled per failure up to the maximum: the
+    /// command connection usually returns within a few backoff steps of the pub/sub one.
+    static let retryInitialMs: UInt64 = 100
+    static let retryMaxMs: UInt64 = 2_000
+
+    private let loop: EventLoop
+    private let metrics: HubMetrics
     private let store: ClassStore
     private let registry: RoomRegistry
     private let qr: QRRotator
     private let configuration: HubConfiguration
     private let logger: Logger
 
-    init(store: ClassStore, registry: RoomRegistry, qr: QRRotator, configuration: HubConfiguration, logger: Logger) {
+    init(loop: EventLoop, metrics: HubMetrics, store: ClassStore, registry: RoomRegistry, qr: QRRotator, configuration: HubConfiguration, logger: Logger) {
+        self.loop = loop
+        self.metrics = metrics
         self.store = store
         self.registry = registry
         self.qr = qr
@@ -125,7 +134,9 @@ final class Replayer {
         }
     }
 
-    private func replayRoom(_ room: Room, after offset: EventOffset) {
+    /// One page after `offset`; a failure (the command connection may come back after the pub/sub
+    /// one) is retried with backoff until it succeeds or the room closes, live events held meanwhile.
+    private func replayRoom(_ room: Room, after offset: EventOffset, failures: Int = 0) {
         store.events(classId: room.classId, since: offset, limit: 500, actor: .system) { [weak self, weak room] result in
             guard let self, let room, !room.isClosed else { return }
             switch result {
@@ -138,8 +149,19 @@ final class Replayer {
                     return
                 }
             case .failure(let error):
-                self.logger.warning("replay of \(room.classId) after reconnect failed: \(error)")
+                self.metrics.replayRetries.add(1, ordering: .relaxed)
+                let delay = min(Self.retryInitialMs << UInt64(min(failures, 16)), Self.retryMaxMs)
+                self.logger.warning("replay of \(room.classId) after reconnect failed: \(error); retrying in \(delay) ms")
+                let timer = room.retryTimer ?? LoopTimer(loop: self.loop)
+                room.retryTimer = timer
+                timer.start(timeoutMs: delay) { [weak self, weak room] in
+                    guard let self, let room, !room.isClosed else { return }
+                    self.replayRoom(room, after: offset, failures: failures + 1)
+                }
+                return
             }
+            room.retryTimer?.close()
+            room.retryTimer = nil
             room.isReplaying = false
             let held = room.held
             room.held = []

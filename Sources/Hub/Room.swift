@@ -16,6 +16,8 @@ final class Room {
     var isReplaying = false
     var held: [ClassEvent] = []
     var qrTimer: LoopTimer?
+    /// Armed while a failed replay waits to be retried.
+    var retryTimer: LoopTimer?
     var qrPeriodS: Int = 0
     private(set) var isClosed = false
     /// Events accepted during this loop turn, written when it ends (`flush`): one pub/sub read often
@@ -99,6 +101,8 @@ final class Room {
     func close() {
         isClosed = true
         stopQR()
+        retryTimer?.close()
+        retryTimer = nil
         whenConfirmed = []
         held = []
         batch = []

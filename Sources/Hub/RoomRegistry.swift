@@ -84,8 +84,11 @@ final class RoomRegistry {
         metrics.fanoutLatency.record(micros: Int((EventLoop.monotonicNs() - started) / 1000))
     }
 
-    func stopAllQR() {
-        for room in rooms.values { room.stopQR() }
+    /// Shutdown: every room stops its timers (QR, replay retries) so the loop can end.
+    func closeAll() {
+        for room in rooms.values { room.close() }
+        rooms = [:]
+        roomsByChannel = [:]
     }
 }
 
