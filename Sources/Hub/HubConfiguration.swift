@@ -19,6 +19,10 @@ public struct HubConfiguration: Sendable {
     public var sweepIntervalMs: UInt64 = 1_000
     /// Subscriptions one connection may hold: a dashboard watches a few classes, not thousands.
     public var maxSubscriptionsPerConnection = 64
+    /// Live events one room (during a replay) or one subscription (during its snapshot or replay)
+    /// holds back; past it they are dropped and read again from the stream. A load takes well under
+    /// a second, far fewer events than this; the bound only stops a stalled load growing memory.
+    public var maxHeldEvents = 10_000
 
     public init(listen: SocketAddress, redis: RedisConfiguration, workers: Int, signer: TokenSigner, qrKey: [UInt8]) {
         self.listen = listen

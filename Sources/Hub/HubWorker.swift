@@ -44,7 +44,7 @@ final class HubWorker {
         redis = RedisClient(loop: loop, configuration: configuration.redis, logger: logger)
         subscriber = RedisSubscriber(loop: loop, configuration: configuration.redis, logger: logger)
         store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
-        registry = RoomRegistry(subscriber: subscriber, metrics: metrics)
+        registry = RoomRegistry(subscriber: subscriber, metrics: metrics, maxHeldEvents: configuration.maxHeldEvents)
         qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
         replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }

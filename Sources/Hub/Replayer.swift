@@ -50,6 +50,12 @@ final class Replayer {
                 let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
                 session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: snapshot.offset, snapshot: rows) }
                 subscription.watermark = snapshot.offset
+                if subscription.pendingOverflowed {
+                    // Live events were dropped while the snapshot loaded: read them from the stream.
+                    subscription.pendingOverflowed = false
+                    self.replay(subscription, after: snapshot.offset, id: id, first: false)
+                    return
+                }
                 subscription.goLive()
                 if !snapshot.isClosed { self.qr.startIfNeeded(subscription) }
             case .failure(let error):
@@ -77,6 +83,10 @@ final class Replayer {
                 }
                 if page.mayHaveMore, let next = page.next {
                     self.continueWhenDrained(subscription, after: next, id: id)
+                } else if subscription.pendingOverflowed {
+                    // Live events were dropped meanwhile: one more pass from what was delivered.
+                    subscription.pendingOverflowed = false
+                    self.continueWhenDrained(subscription, after: subscription.watermark, id: id)
                 } else {
                     subscription.goLive()
                     self.qr.startIfNeeded(subscription)
@@ -146,6 +156,12 @@ final class Replayer {
                 }
                 if page.mayHaveMore, let next = page.next {
                     self.replayRoom(room, after: next)
+                    return
+                }
+                if room.heldOverflowed {
+                    // Live events were dropped meanwhile: one more pass from what was delivered.
+                    room.heldOverflowed = false
+                    self.replayRoom(room, after: room.lastOffset ?? offset)
                     return
                 }
             case .failure(let error):

@@ -15,6 +15,9 @@ final class Room {
     var whenConfirmed: [() -> Void] = []
     var isReplaying = false
     var held: [ClassEvent] = []
+    /// `held` passed `limits.maxHeld` during this replay: the replay makes another pass from
+    /// `lastOffset` before it lets the held events go.
+    var heldOverflowed = false
     var qrTimer: LoopTimer?
     /// Armed while a failed replay waits to be retried.
     var retryTimer: LoopTimer?
@@ -24,10 +27,12 @@ final class Room {
     /// carries several events of a class, and a dashboard then gets them in one write, not one each.
     private var batch: [ClassEvent] = []
     private let flushQueue: FlushQueue
+    let limits: HoldLimits
 
-    init(classId: String, flushQueue: FlushQueue) {
+    init(classId: String, flushQueue: FlushQueue, limits: HoldLimits) {
         self.classId = classId
         self.flushQueue = flushQueue
+        self.limits = limits
         channel = liveChannel(classId)
     }
 
@@ -40,7 +45,16 @@ final class Room {
             for subscription in members { subscription.deliver(event) }
             return
         }
-        if isReplaying { held.append(event); return }
+        if isReplaying {
+            if held.count >= limits.maxHeld {
+                // Every held event is already in the stream; the replay's next pass reads them again.
+                held.removeAll(keepingCapacity: false)
+                heldOverflowed = true
+                limits.metrics.heldOverflows.add(1, ordering: .relaxed)
+            }
+            held.append(event)
+            return
+        }
         deliverInOrder(event)
     }
 
@@ -123,6 +137,9 @@ final class Subscription {
     let room: Room
     var watermark: EventOffset = .zero
     var pending: [ClassEvent]? = []
+    /// `pending` passed `room.limits.maxHeld` while loading: the load reads the stream again from
+    /// `watermark` before it goes live.
+    var pendingOverflowed = false
     private(set) var isDetached = false
     /// A `since` replay waiting for the session's send queue to drain: where it goes on.
     var pausedReplay: (next: EventOffset, id: String?)?
@@ -140,7 +157,15 @@ final class Subscription {
 
     func deliver(_ event: ClassEvent) {
         guard event.isVisible(to: session) else { return }
-        if pending != nil { pending!.append(event); return }
+        if pending != nil {
+            if pending!.count >= room.limits.maxHeld {
+                pending!.removeAll(keepingCapacity: false)
+                pendingOverflowed = true
+                room.limits.metrics.heldOverflows.add(1, ordering: .relaxed)
+            }
+            pending!.append(event)
+            return
+        }
         send(event)
     }
 
@@ -159,6 +184,12 @@ final class Subscription {
         pending = nil
         for event in held { send(event) }
     }
+}
+
+/// How many live events a room or a subscription holds back while it loads (`HubConfiguration.maxHeldEvents`).
+struct HoldLimits {
+    let maxHeld: Int
+    let metrics: HubMetrics
 }
 
 /// Rooms with events batched in the current loop turn; the worker flushes them when the turn's

@@ -9,13 +9,15 @@ import RedisClient
 final class RoomRegistry {
     private let subscriber: RedisSubscriber
     private let metrics: HubMetrics
+    private let limits: HoldLimits
     private(set) var rooms: [String: Room] = [:]
     private var roomsByChannel: [String: Room] = [:]
     let flushQueue = FlushQueue()
 
-    init(subscriber: RedisSubscriber, metrics: HubMetrics) {
+    init(subscriber: RedisSubscriber, metrics: HubMetrics, maxHeldEvents: Int) {
         self.subscriber = subscriber
         self.metrics = metrics
+        limits = HoldLimits(maxHeld: maxHeldEvents, metrics: metrics)
     }
 
     /// The open room of a class, if any.
@@ -26,7 +28,7 @@ final class RoomRegistry {
     /// The class's room, created and subscribed on first use.
     func room(for classId: String) -> Room {
         if let room = rooms[classId] { return room }
-        let room = Room(classId: classId, flushQueue: flushQueue)
+        let room = Room(classId: classId, flushQueue: flushQueue, limits: limits)
         rooms[classId] = room
         roomsByChannel[room.channel] = room
         metrics.rooms.add(1, ordering: .relaxed)

@@ -101,6 +101,9 @@ struct HubCommand: ParsableCommand {
     @Option(help: "Ping clients idle this long, drop those missing two pings (default 25000).")
     var pingIntervalMs: Int?
 
+    @Option(help: "Live events held back per room or subscription while it loads; past it they are read again from the stream (default 10000).")
+    var maxHeldEvents: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -116,6 +119,10 @@ struct HubCommand: ParsableCommand {
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
             configuration.maxQueuedBytes = maxQueuedBytes
+        }
+        if let maxHeldEvents {
+            guard maxHeldEvents >= 1 else { throw ValidationError("--max-held-events must be at least 1") }
+            configuration.maxHeldEvents = maxHeldEvents
         }
         if let pingIntervalMs {
             guard pingIntervalMs >= 50 else { throw ValidationError("--ping-interval-ms must be at least 50") }
