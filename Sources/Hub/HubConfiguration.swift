@@ -23,6 +23,9 @@ public struct HubConfiguration: Sendable {
     /// holds back; past it they are dropped and read again from the stream. A load takes well under
     /// a second, far fewer events than this; the bound only stops a stalled load growing memory.
     public var maxHeldEvents = 10_000
+    /// SIGTERM: how long clients get to answer the 1001 close before they are dropped; the process
+    /// exits as soon as all have answered. Well inside the usual 10 s an orchestrator waits.
+    public var shutdownGraceMs: UInt64 = 2_000
 
     public init(listen: SocketAddress, redis: RedisConfiguration, workers: Int, signer: TokenSigner, qrKey: [UInt8]) {
         self.listen = listen

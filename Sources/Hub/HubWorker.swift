@@ -196,7 +196,8 @@ final class HubWorker {
         }
     }
 
-    /// SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001, then let the loop end.
+    /// SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001 (after what is queued), and
+    /// end the loop once every client has answered, or when the grace period is over.
     func shutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
@@ -207,8 +208,8 @@ final class HubWorker {
         if sessions.isEmpty { finishShutdown(); return }
         // Peers that do not answer the close frame are dropped after a grace period.
         let grace = LoopTimer(loop: loop)
-        grace.start(timeoutMs: 2000) { [weak self] in
-            grace.close()
+        graceTimer = grace
+        grace.start(timeoutMs: configuration.shutdownGraceMs) { [weak self] in
             guard let self else { return }
             for session in self.sessions.values { session.connection.abort(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
             self.finishShutdown()
@@ -216,10 +217,15 @@ final class HubWorker {
     }
 
     private var finished = false
+    /// Armed while closing connections; closed when the last one is gone, so it does not hold the
+    /// loop (and the process) for the rest of the grace period.
+    private var graceTimer: LoopTimer?
 
     private func finishShutdown() {
         guard !finished else { return }
         finished = true
+        graceTimer?.close()
+        graceTimer = nil
         sweepTimer?.close()
         sweepTimer = nil
         flushCheck?.close()
