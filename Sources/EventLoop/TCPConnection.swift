@@ -20,6 +20,11 @@ extension TCPConnectionDelegate {
 /// The connection keeps itself alive (and its delegate) from creation until its close callback.
 public final class TCPConnection {
     let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// Read on every read and write (the cork), so not reference-counted: a checked `unowned` costs
+    /// ~4 % of ping/pong throughput (docs/BENCHMARKS.md). Lifetime: a connection is made on its loop's
+    /// thread and used only there; the loop outlives it, because the loop runs until every handle is
+    /// closed, and `EventLoop.deinit` closes what is left before it frees anything (`close()` checks
+    /// `uv_is_closing` before it touches the loop, for the callbacks that deinit still runs).
     unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
@@ -273,11 +278,12 @@ public final class TCPConnection {
 
     /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
     public func close() {
+        // First: a handle the loop's deinit already closed must not touch the loop being torn down.
+        guard uv_is_closing(uvHandle) == 0 else { return }
         if loop.corkedConnection == ObjectIdentifier(self) {
             loop.corkedConnection = nil
             loop.corkCount = 0
         }
-        guard uv_is_closing(uvHandle) == 0 else { return }
         isOpen = false
         lingerTimer?.close()
         lingerTimer = nil

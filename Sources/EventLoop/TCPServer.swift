@@ -5,7 +5,8 @@ import Glibc
 /// same address and the kernel spreads new connections across them.
 public final class TCPServer {
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    unowned(unsafe) let loop: EventLoop
+    /// Checked: used once per accept, and the loop outlives its listener.
+    unowned let loop: EventLoop
     private var onAccept: ((TCPConnection) -> Void)?
     private var onAcceptError: ((UVError) -> Void)?
     private var closed = false

@@ -39,6 +39,29 @@ final class ReplayLifetimeTests: HubTestCase {
         reader.close()
     }
 
+    /// subscribe → unsubscribe → subscribe in one burst: the first room closes and a new one is made
+    /// for the same class; nothing of the first (its confirmation, its snapshot) reaches the second.
+    func testResubscribeToTheSameClassGetsOneAnswerAndEveryEventOnce() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        for round in 0..<20 {
+            dashboard.send(["type": "subscribe", "class_id": created.classId, "id": "a\(round)"])
+            dashboard.send(["type": "unsubscribe", "class_id": created.classId])
+        }
+        dashboard.send(["type": "subscribe", "class_id": created.classId, "id": "last"])
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "subscribed").contains { $0["id"]?.string == "last" } })
+        _ = try join(created, student: "s0")
+        _ = try join(created, student: "s1")
+        XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "joined").count >= 2 })
+        dashboard.send(["type": "ping", "id": "end"])
+        XCTAssertTrue(runLoop(loop) { !dashboard.messages(type: "pong").isEmpty })
+        XCTAssertEqual(dashboard.messages(type: "event", event: "joined").map { $0["student_id"]?.string ?? "" }, ["s0", "s1"])
+        XCTAssertTrue(dashboard.messages(type: "error").isEmpty, "\(dashboard.messages(type: "error"))")
+        XCTAssertEqual(metric(hub, "attendance_hub_rooms"), 1)
+        XCTAssertNil(dashboard.closeCode)
+    }
+
     // MARK: helpers
 
     func addJoins(_ created: CreatedClass, count: Int) throws {
