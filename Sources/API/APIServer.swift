@@ -75,7 +75,7 @@ public final class APIServer {
         sweepTimer = sweep
         if handleSignals {
             for signal in [SIGINT, SIGTERM] {
-                signals.append(SignalWatcher(loop: loop, signal: signal) { [weak self] _ in self?.shutdown() })
+                signals.append(try SignalWatcher(loop: loop, signal: signal) { [weak self] _ in self?.shutdown() })
             }
         }
         logger.info("api listening on \(server.address); links and QR codes use \(handlers.publicBase)")

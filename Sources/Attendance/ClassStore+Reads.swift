@@ -63,30 +63,62 @@ extension ClassStore {
         guard let (owner, only) = readScope(classId: classId, actor: actor) else {
             return completion(.failure(.forbidden("This token is for another class")))
         }
-        runClassScript(Self.snapshotScript, classId: classId, args: [owner, only], decode: { value -> ClassSnapshot? in
-            guard let items = value.array, items.count >= 2, (items.count - 2) % 8 == 0,
-                  let offsetText = items[0].text, let offset = EventOffset(offsetText), let state = items[1].text
+        runClassScript(Self.snapshotScript, classId: classId, args: [owner, only], decode: { Self.decodeSnapshot($0, classId: classId) },
+                       completion: completion)
+    }
+
+    /// A student's own snapshot: the class state, that student's row (none if it neither joined nor is
+    /// on the roster) and the offset both are consistent with. It reads that one record (HGET), not
+    /// the class's whole hash, so a student's subscribe costs Redis the same in a class of any size.
+    public func studentSnapshot(classId: String, actor: Actor, completion: @escaping (Result<ClassSnapshot, AttendanceError>) -> Void) {
+        guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
+        guard actor.role == .student, actor.classId == classId else {
+            return completion(.failure(.forbidden("This token is for another class")))
+        }
+        runClassScript(Self.studentSnapshotScript, classId: classId, args: [actor.id], decode: { Self.decodeSnapshot($0, classId: classId) },
+                       completion: completion)
+    }
+
+    /// ARGV: sid. Returns what `ReadScripts.snapshot` returns, with at most that student's row.
+    static let studentSnapshotScript = RedisScript(LuaPrelude.source + #"""
+local sid = ARGV[1]
+local meta = load_meta()
+if not meta then return redis.error_reply('not_found') end
+local out = { meta.last_id or '0-0', meta.state }
+if redis.call('SISMEMBER', KNOWN, sid) == 1 then
+  local raw = redis.call('HGET', STUDENTS, sid)
+  local rec = {}
+  if raw then rec = cjson.decode(raw) end
+  out[3], out[4], out[5], out[6] = sid, status_of(rec), rec.at or '', rec.method or ''
+  out[7], out[8], out[9], out[10] = rec.by or '', rec.name or '', rec.note or '', int(tonumber(rec.rejoins) or 0)
+end
+return out
+"""#)
+
+    /// {last_id, state, then per student: sid, status, at_ms, method, by, name, note, rejoins}.
+    private static func decodeSnapshot(_ value: RedisValue, classId: String) -> ClassSnapshot? {
+        guard let items = value.array, items.count >= 2, (items.count - 2) % 8 == 0,
+              let offsetText = items[0].text, let offset = EventOffset(offsetText), let state = items[1].text
+        else { return nil }
+        var students: [StudentRecord] = []
+        students.reserveCapacity((items.count - 2) / 8)
+        var index = 2
+        while index < items.count {
+            guard let id = items[index].text, let statusText = items[index + 1].text,
+                  let status = AttendanceStatus(rawValue: statusText)
             else { return nil }
-            var students: [StudentRecord] = []
-            students.reserveCapacity((items.count - 2) / 8)
-            var index = 2
-            while index < items.count {
-                guard let id = items[index].text, let statusText = items[index + 1].text,
-                      let status = AttendanceStatus(rawValue: statusText)
-                else { return nil }
-                func optional(_ value: RedisValue) -> String? {
-                    guard let text = value.text, !text.isEmpty else { return nil }
-                    return text
-                }
-                students.append(StudentRecord(
-                    studentId: id, name: optional(items[index + 5]), status: status,
-                    atMs: optional(items[index + 2]).flatMap { Int64($0) }, method: optional(items[index + 3]),
-                    by: optional(items[index + 4]), note: optional(items[index + 6]),
-                    rejoins: Int(items[index + 7].text.flatMap { Int64($0) } ?? 0)))
-                index += 8
+            func optional(_ value: RedisValue) -> String? {
+                guard let text = value.text, !text.isEmpty else { return nil }
+                return text
             }
-            return ClassSnapshot(classId: classId, offset: offset, isClosed: state != "open", students: students)
-        }, completion: completion)
+            students.append(StudentRecord(
+                studentId: id, name: optional(items[index + 5]), status: status,
+                atMs: optional(items[index + 2]).flatMap { Int64($0) }, method: optional(items[index + 3]),
+                by: optional(items[index + 4]), note: optional(items[index + 6]),
+                rejoins: Int(items[index + 7].text.flatMap { Int64($0) } ?? 0)))
+            index += 8
+        }
+        return ClassSnapshot(classId: classId, offset: offset, isClosed: state != "open", students: students)
     }
 
     /// The attendance list (`GET …/attendance`): the snapshot's rows.

@@ -11,7 +11,10 @@ public final class ByteBuffer {
     }
 
     public convenience init(_ bytes: [UInt8]) {
-        self.init(copying: bytes.withUnsafeBytes { $0 })
+        // The array's pointer is used only inside its closure: it is not valid after it returns.
+        self.init(count: bytes.count) { out in
+            bytes.withUnsafeBytes { if $0.count > 0 { out.copyMemory(from: $0) } }
+        }
     }
 
     /// Allocates `count` bytes and lets `fill` write them once.
@@ -23,6 +26,7 @@ public final class ByteBuffer {
 
     deinit { base.deallocate() }
 
+    /// Valid while this buffer is alive: callers hold the `ByteBuffer` for as long as they use it.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 }
 

@@ -38,7 +38,8 @@ public final class EventLoop {
             if let handle, uv_is_closing(handle) == 0 { uv_close(handle, nil) }
         }, nil)
         uv_run(uv, UV_RUN_DEFAULT)
-        uv_loop_close(uv)
+        // EBUSY would mean a handle outlived its close callback; nothing is left to retry in a deinit.
+        _ = uv_loop_close(uv)
         uv.deallocate()
         readBuffer.deallocate()
         cork.deallocate()
@@ -79,8 +80,9 @@ public final class EventLoop {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
+            // Best effort: whatever setrlimit did, the limit re-read here is the one reported.
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
         }
         return Int(limit.rlim_cur)
     }

@@ -8,7 +8,9 @@ public final class LoopTimer {
 
     public init(loop: EventLoop) {
         handle = .allocate(capacity: 1)
-        uv_timer_init(loop.uv, handle)
+        // Fails only for an invalid loop (libuv's uv_timer_init returns 0 otherwise).
+        let rc = uv_timer_init(loop.uv, handle)
+        precondition(rc == 0, "uv_timer_init: \(UVError(rc))")
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
     }
 
@@ -16,12 +18,15 @@ public final class LoopTimer {
     public func start(timeoutMs: UInt64, repeatMs: UInt64 = 0, _ callback: @escaping () -> Void) {
         precondition(!closed, "timer used after close")
         self.callback = callback
-        uv_timer_start(handle, { h in
+        let rc = uv_timer_start(handle, { h in
             let timer = Unmanaged<LoopTimer>.fromOpaque(h!.pointee.data).takeUnretainedValue()
             timer.callback?()
         }, timeoutMs, repeatMs)
+        // EINVAL only for a closing handle, which `closed` already rules out.
+        precondition(rc == 0, "uv_timer_start: \(UVError(rc))")
     }
 
+    /// libuv's uv_timer_stop always returns 0.
     public func stop() { uv_timer_stop(handle) }
 
     /// Lets the loop exit even while this timer is armed (for housekeeping timers).
@@ -48,15 +53,24 @@ public final class SignalWatcher {
     private var callback: ((Int32) -> Void)?
     private var closed = false
 
-    public init(loop: EventLoop, signal: Int32, _ callback: @escaping (Int32) -> Void) {
+    /// Throws when libuv cannot watch the signal (its signal pipe could not be made, or `signal` is invalid).
+    public init(loop: EventLoop, signal: Int32, _ callback: @escaping (Int32) -> Void) throws(UVError) {
         handle = .allocate(capacity: 1)
-        uv_signal_init(loop.uv, handle)
+        let rc = uv_signal_init(loop.uv, handle)
+        guard rc == 0 else {
+            handle.deallocate()
+            throw UVError(rc)
+        }
         self.callback = callback
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        uv_signal_start(handle, { h, signum in
+        let started = uv_signal_start(handle, { h, signum in
             let watcher = Unmanaged<SignalWatcher>.fromOpaque(h!.pointee.data).takeUnretainedValue()
             watcher.callback?(signum)
         }, signal)
+        guard started == 0 else {
+            close()
+            throw UVError(started)
+        }
         // A signal watcher alone should not keep the loop running once everything else has stopped.
         uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
     }
@@ -83,12 +97,15 @@ public final class LoopCheck {
 
     public init(loop: EventLoop, _ callback: @escaping () -> Void) {
         handle = .allocate(capacity: 1)
-        uv_check_init(loop.uv, handle)
+        // Both fail only for programmer misuse (an invalid loop, a nil callback): libuv returns 0 otherwise.
+        let rc = uv_check_init(loop.uv, handle)
+        precondition(rc == 0, "uv_check_init: \(UVError(rc))")
         self.callback = callback
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        uv_check_start(handle) { h in
+        let started = uv_check_start(handle) { h in
             Unmanaged<LoopCheck>.fromOpaque(h!.pointee.data).takeUnretainedValue().callback?()
         }
+        precondition(started == 0, "uv_check_start: \(UVError(started))")
         // A check alone must not keep the loop running.
         uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
     }

@@ -20,6 +20,11 @@ extension TCPConnectionDelegate {
 /// The connection keeps itself alive (and its delegate) from creation until its close callback.
 public final class TCPConnection {
     let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// Read on every read and write (the cork), so not reference-counted: a checked `unowned` costs
+    /// ~4 % of ping/pong throughput (docs/BENCHMARKS.md). Lifetime: a connection is made on its loop's
+    /// thread and used only there; the loop outlives it, because the loop runs until every handle is
+    /// closed, and `EventLoop.deinit` closes what is left before it frees anything (`close()` checks
+    /// `uv_is_closing` before it touches the loop, for the callbacks that deinit still runs).
     unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
@@ -37,13 +42,20 @@ public final class TCPConnection {
     init(loop: EventLoop) {
         self.loop = loop
         handle = .allocate(capacity: 1)
-        uv_tcp_init(loop.uv, handle)
+        // With AF_UNSPEC no socket is made yet, so libuv's uv_tcp_init cannot fail here.
+        let rc = uv_tcp_init(loop.uv, handle)
+        precondition(rc == 0, "uv_tcp_init: \(UVError(rc))")
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
     }
 
-    func configureAccepted() {
-        // Small JSON messages must not wait for Nagle's algorithm.
-        uv_tcp_nodelay(handle, 1)
+    /// Small JSON messages must not wait for Nagle's algorithm. A socket that refuses the option
+    /// (already reset by the peer) is closed and the error returned.
+    func configureAccepted() -> UVError? {
+        let rc = uv_tcp_nodelay(handle, 1)
+        guard rc < 0 else { return nil }
+        closeError = UVError(rc)
+        close()
+        return UVError(rc)
     }
 
     static func from(_ stream: UnsafeMutablePointer<uv_stream_t>) -> TCPConnection {
@@ -75,8 +87,9 @@ public final class TCPConnection {
                 if status < 0 {
                     context.connection.close()
                     context.completion(.failure(UVError(status)))
+                } else if let error = context.connection.configureAccepted() {
+                    context.completion(.failure(error))
                 } else {
-                    context.connection.configureAccepted()
                     context.completion(.success(context.connection))
                 }
             }
@@ -100,9 +113,10 @@ public final class TCPConnection {
 
     // MARK: reading
 
+    /// Starts (or resumes) reading; a socket libuv cannot read is closed with that error.
     public func startReading() {
         guard isOpen else { return }
-        uv_read_start(stream, { h, suggested, buf in
+        let rc = uv_read_start(stream, { h, suggested, buf in
             let loop = EventLoop.from(h!.pointee.loop)
             buf!.pointee = uv_buf_t(base: loop.readBuffer.assumingMemoryBound(to: CChar.self), len: loop.readBufferSize)
         }, { s, nread, buf in
@@ -114,6 +128,11 @@ public final class TCPConnection {
                 connection.close()
             }
         })
+        // EALREADY: reading already (a resume after no pause) is not an error.
+        if rc < 0 && rc != Int32(UV_EALREADY.rawValue) {
+            closeError = UVError(rc)
+            close()
+        }
     }
 
     public func stopReading() {
@@ -259,11 +278,12 @@ public final class TCPConnection {
 
     /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
     public func close() {
+        // First: a handle the loop's deinit already closed must not touch the loop being torn down.
+        guard uv_is_closing(uvHandle) == 0 else { return }
         if loop.corkedConnection == ObjectIdentifier(self) {
             loop.corkedConnection = nil
             loop.corkCount = 0
         }
-        guard uv_is_closing(uvHandle) == 0 else { return }
         isOpen = false
         lingerTimer?.close()
         lingerTimer = nil

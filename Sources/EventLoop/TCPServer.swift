@@ -5,7 +5,8 @@ import Glibc
 /// same address and the kernel spreads new connections across them.
 public final class TCPServer {
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    unowned(unsafe) let loop: EventLoop
+    /// Checked: used once per accept, and the loop outlives its listener.
+    unowned let loop: EventLoop
     private var onAccept: ((TCPConnection) -> Void)?
     private var onAcceptError: ((UVError) -> Void)?
     private var closed = false
@@ -19,7 +20,9 @@ public final class TCPServer {
         self.onAccept = onAccept
         self.onAcceptError = onAcceptError
         handle = .allocate(capacity: 1)
-        uv_tcp_init(loop.uv, handle)
+        // With AF_UNSPEC no socket is made yet, so libuv's uv_tcp_init cannot fail here.
+        let initialized = uv_tcp_init(loop.uv, handle)
+        precondition(initialized == 0, "uv_tcp_init: \(UVError(initialized))")
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
         do {
             try bind(address, reusePort: reusePort)
@@ -40,8 +43,13 @@ public final class TCPServer {
         let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError(-errno) }
         var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        for option in [SO_REUSEADDR] + (reusePort ? [SO_REUSEPORT] : []) {
+            guard setsockopt(fd, SOL_SOCKET, option, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                let e = errno
+                Glibc.close(fd)
+                throw UVError(-e)
+            }
+        }
         let rc = address.withSockaddr { Glibc.bind(fd, $0, address.length) }
         guard rc == 0 else { let e = errno; Glibc.close(fd); throw UVError(-e) }
         let orc = uv_tcp_open(handle, fd)
@@ -66,7 +74,11 @@ public final class TCPServer {
             onAcceptError?(UVError(rc))
             return
         }
-        connection.configureAccepted()
+        // A connection reset before we configured it is closed by configureAccepted: nothing to hand on.
+        if let error = connection.configureAccepted() {
+            onAcceptError?(error)
+            return
+        }
         onAccept?(connection)
     }
 

@@ -6,9 +6,9 @@ import WebSocket
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
-    unowned(unsafe) let worker: HubWorker
-    /// The worker's metrics, reached without a reference-count round trip per message.
-    unowned(unsafe) let metrics: HubMetrics
+    /// The worker outlives its sessions (it runs until its loop ends); `unowned` checks that.
+    unowned let worker: HubWorker
+    let metrics: HubMetrics
     let actor: Actor
     let address: String
     let tokenExpiresS: Int64
@@ -122,6 +122,10 @@ final class ClientSession: WebSocketConnectionDelegate {
             return nil
         }
         return classId
+    }
+
+    func didDrain(_ connection: WebSocketConnection) {
+        worker.replayer.resumePausedReplays(self)
     }
 
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {

@@ -22,6 +22,14 @@ public struct HubConfiguration: Sendable {
     /// Failure limits for WebSocket check-ins, counted in Redis together with the api's.
     public var limits = StoreLimits()
 
+    /// Live events one room (during a replay) or one subscription (during its snapshot or replay)
+    /// holds back; past it they are dropped and read again from the stream. A load takes well under
+    /// a second, far fewer events than this; the bound only stops a stalled load growing memory.
+    public var maxHeldEvents = 10_000
+    /// SIGTERM: how long clients get to answer the 1001 close before they are dropped; the process
+    /// exits as soon as all have answered. Well inside the usual 10 s an orchestrator waits.
+    public var shutdownGraceMs: UInt64 = 2_000
+
     public init(listen: SocketAddress, redis: RedisConfiguration, workers: Int, signer: TokenSigner, qrKey: [UInt8]) {
         self.listen = listen
         self.redis = redis

@@ -13,6 +13,9 @@ public final class HubMetrics: Sendable {
     let authFailures = Atomic<Int>(0)
     let checkins = Atomic<Int>(0)
     let rooms = Atomic<Int>(0)
+    let replayPauses = Atomic<Int>(0)
+    let replayRetries = Atomic<Int>(0)
+    let heldOverflows = Atomic<Int>(0)
     /// Time to hand one loop turn's batched events to every subscriber's socket.
     let fanoutLatency = AtomicHistogram(boundsMicros: [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000])
     /// Time from the event's write in Redis (its `at_ms`) to fan-out: the end-to-end age at delivery.
@@ -35,6 +38,9 @@ public final class HubMetrics: Sendable {
         counter("attendance_hub_rooms", "Classes with at least one local subscriber (summed over workers).", { $0.rooms.load(ordering: .relaxed) }, type: "gauge")
         counter("attendance_hub_send_queue_drops_total", "Connections closed with 1013 because their send queue passed the limit.", { $0.slowConsumerCloses.load(ordering: .relaxed) })
         counter("attendance_hub_redis_reconnects_total", "Redis connections re-established after a loss.", { $0.redisReconnects.load(ordering: .relaxed) })
+        counter("attendance_hub_replay_pauses_total", "Replays paused until a slow reader drained its send queue.", { $0.replayPauses.load(ordering: .relaxed) })
+        counter("attendance_hub_replay_retries_total", "Room replays after a Redis reconnect that failed and were retried.", { $0.replayRetries.load(ordering: .relaxed) })
+        counter("attendance_hub_held_overflows_total", "Held live events dropped at the bound and read again from the stream.", { $0.heldOverflows.load(ordering: .relaxed) })
         counter("attendance_hub_auth_failures_total", "WebSocket connections refused for a bad access token.", { $0.authFailures.load(ordering: .relaxed) })
         counter("attendance_hub_checkins_total", "Check-ins acknowledged over WebSocket.", { $0.checkins.load(ordering: .relaxed) })
         out += AtomicHistogram.prometheusText(workers.map(\.fanoutLatency), name: "attendance_hub_fanout_latency_seconds", help: "Writing one loop turn's batched events to every subscriber.")

@@ -23,13 +23,13 @@ final class HubWorker {
     let scratch = WebSocketScratch()
     /// Replies are built here one at a time (the loop is single-threaded), so no reply allocates.
     var writer = JSONWriter(capacity: 4096)
+    let registry: RoomRegistry
+    let qr: QRRotator
+    let replayer: Replayer
     private var server: HTTPServer?
-    private var rooms: [String: Room] = [:]
-    private var roomsByChannel: [String: Room] = [:]
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private let rejected = RejectedConnections()
     private var sweepTimer: LoopTimer?
-    private let flushQueue = FlushQueue()
     private var flushCheck: LoopCheck?
     private var signals: [SignalWatcher] = []
     private(set) var isShuttingDown = false
@@ -45,12 +45,15 @@ final class HubWorker {
         subscriber = RedisSubscriber(loop: loop, configuration: configuration.redis, logger: logger)
         store = ClassStore(redis: redis, signer: configuration.signer, qrKey: configuration.qrKey, logger: logger)
         store.limits = configuration.limits
+        registry = RoomRegistry(subscriber: subscriber, metrics: metrics, maxHeldEvents: configuration.maxHeldEvents)
+        qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
+        replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }
 
     /// Starts listening and connecting; `run()` then serves until shutdown.
     func start(handleSignals: Bool = true) throws {
         subscriber.onMessage = { [unowned self] channel, payload in self.received(channel: channel, payload: payload) }
-        subscriber.onResubscribed = { [unowned self] in self.replayRoomsAfterReconnect() }
+        subscriber.onResubscribed = { [unowned self] in self.resubscribed() }
         redis.connect()
         subscriber.connect()
 
@@ -72,14 +75,14 @@ final class HubWorker {
                                     self.upgrade(request, connection: connection, leftover: leftover)
                                 }, handler: { router.handle($0, $1) })
 
-        flushCheck = LoopCheck(loop: loop) { [unowned self] in self.flushRooms() }
+        flushCheck = LoopCheck(loop: loop) { [unowned self] in self.registry.flush() }
         let sweep = LoopTimer(loop: loop)
         sweep.start(timeoutMs: configuration.sweepIntervalMs, repeatMs: configuration.sweepIntervalMs) { [unowned self] in self.sweep() }
         sweep.unref()
         sweepTimer = sweep
         if handleSignals {
             for signal in [SIGINT, SIGTERM] {
-                signals.append(SignalWatcher(loop: loop, signal: signal) { [unowned self] _ in self.shutdown() })
+                signals.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] _ in self.shutdown() })
             }
         }
     }
@@ -143,291 +146,28 @@ final class HubWorker {
         if isShuttingDown && sessions.isEmpty { finishShutdown() }
     }
 
-    // MARK: rooms
-
-    private func room(for classId: String) -> Room {
-        if let room = rooms[classId] { return room }
-        let room = Room(classId: classId, flushQueue: flushQueue)
-        rooms[classId] = room
-        roomsByChannel[room.channel] = room
-        metrics.rooms.add(1, ordering: .relaxed)
-        subscriber.subscribe(room.channel) { [weak room] in
-            guard let room else { return }
-            room.isConfirmed = true
-            let waiting = room.whenConfirmed
-            room.whenConfirmed = []
-            for callback in waiting { callback() }
-        }
-        return room
-    }
-
-    private func closeRoomIfEmpty(_ room: Room) {
-        guard room.members.isEmpty, rooms[room.classId] === room else { return }
-        rooms[room.classId] = nil
-        roomsByChannel[room.channel] = nil
-        room.qrTimer?.close()
-        room.qrTimer = nil
-        metrics.rooms.add(-1, ordering: .relaxed)
-        subscriber.unsubscribe(room.channel)
-    }
+    // MARK: Redis
 
     /// A pub/sub message: parse its header once, frame it once, hand the frame to the room.
     private func received(channel: String, payload: UnsafeRawBufferPointer) {
-        guard let room = roomsByChannel[channel] else { return }
+        guard let room = registry.room(onChannel: channel) else { return }
         guard let event = ClassEvent.stored(payload) else {
             logger.warning("ignoring a malformed event on \(channel)")
             return
         }
         metrics.eventsReceived.add(1, ordering: .relaxed)
         room.dispatch(event)
-        if event.isClassClosed { stopQR(room) }
+        if event.isClassClosed { room.stopQR() }
         let now = EventLoop.wallClockMs()
         if let offset = event.offset, now >= Int64(offset.ms) {
             metrics.eventAge.record(micros: Int(now - Int64(offset.ms)) * 1000)
         }
     }
 
-    /// After Redis came back, each room replays from its last offset what was published meanwhile;
-    /// live events wait until the replay is through so the order holds.
-    private func replayRoomsAfterReconnect() {
+    private func resubscribed() {
         metrics.redisReconnects.add(subscriber.reconnects + redis.reconnects - reportedReconnects, ordering: .relaxed)
         reportedReconnects = subscriber.reconnects + redis.reconnects
-        for room in rooms.values {
-            let start = room.lastOffset ?? room.members.filter { $0.pending == nil }.map(\.watermark).min()
-            guard let start, !room.isReplaying else { continue }
-            room.isReplaying = true
-            replayRoom(room, after: start)
-        }
-    }
-
-    private func replayRoom(_ room: Room, after offset: EventOffset) {
-        store.events(classId: room.classId, since: offset, limit: 500, actor: .system) { [weak self, weak room] result in
-            guard let self, let room else { return }
-            switch result {
-            case .success(let page):
-                for stored in page.events {
-                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }) { room.deliverInOrder(event) }
-                }
-                if page.mayHaveMore, let next = page.next {
-                    self.replayRoom(room, after: next)
-                    return
-                }
-            case .failure(let error):
-                self.logger.warning("replay of \(room.classId) after reconnect failed: \(error)")
-            }
-            room.isReplaying = false
-            let held = room.held
-            room.held = []
-            for event in held { room.dispatch(event) }
-        }
-    }
-
-    /// End of a loop turn: write the events the turn's pub/sub reads batched per room.
-    private func flushRooms() {
-        guard !flushQueue.rooms.isEmpty else { return }
-        let started = EventLoop.monotonicNs()
-        let rooms = flushQueue.rooms
-        flushQueue.rooms.removeAll(keepingCapacity: true)
-        for room in rooms { room.flush() }
-        metrics.fanoutLatency.record(micros: Int((EventLoop.monotonicNs() - started) / 1000))
-    }
-
-    // MARK: client requests
-
-    func subscribe(_ session: ClientSession, classId: String, since: EventOffset?, id: String?) {
-        if session.subscriptions[classId] != nil {
-            session.sendError(id: id, .conflict("already subscribed to \(classId)"))
-            return
-        }
-        guard subscriber.isConnected && redis.isConnected else {
-            session.sendError(id: id, .unavailable)
-            return
-        }
-        if session.role == .student && session.actor.classId != classId {
-            session.connection.close(code: WebSocketCloseCode.policyViolation, reason: "forbidden class")
-            return
-        }
-        guard session.subscriptions.count < configuration.maxSubscriptionsPerConnection else {
-            session.sendError(id: id, .badRequest("at most \(configuration.maxSubscriptionsPerConnection) subscriptions per connection"))
-            return
-        }
-        let room = room(for: classId)
-        let subscription = Subscription(session: session, room: room)
-        room.members.append(subscription)
-        session.subscriptions[classId] = subscription
-        let begin = { [weak self] in
-            guard let self, session.subscriptions[classId] === subscription else { return }
-            if let since {
-                self.replay(subscription, after: since, id: id, first: true)
-            } else {
-                self.sendSnapshot(subscription, id: id)
-            }
-        }
-        if room.isConfirmed { begin() } else { room.whenConfirmed.append(begin) }
-    }
-
-    private func sendSnapshot(_ subscription: Subscription, id: String?) {
-        let session = subscription.session
-        let classId = subscription.room.classId
-        store.snapshot(classId: classId, actor: session.actor) { [weak self] result in
-            guard let self, session.subscriptions[classId] === subscription else { return }
-            switch result {
-            case .success(let snapshot):
-                let rows = snapshot.students.filter { session.role != .student || $0.studentId == session.userId }
-                session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: snapshot.offset, snapshot: rows) }
-                subscription.watermark = snapshot.offset
-                subscription.goLive()
-                if !snapshot.isClosed { self.startQRIfNeeded(subscription) }
-            case .failure(let error):
-                self.refuse(subscription, id: id, error)
-            }
-        }
-    }
-
-    /// `since`: every stored event after it, page by page, then the live ones held meanwhile.
-    private func replay(_ subscription: Subscription, after offset: EventOffset, id: String?, first: Bool) {
-        let session = subscription.session
-        let classId = subscription.room.classId
-        store.events(classId: classId, since: offset, limit: 500, actor: session.actor) { [weak self] result in
-            guard let self, session.subscriptions[classId] === subscription else { return }
-            switch result {
-            case .success(let page):
-                if first {
-                    session.reply { HubReply.subscribed(&$0, id: id, classId: classId, offset: offset, snapshot: nil) }
-                    subscription.watermark = offset
-                }
-                for stored in page.events {
-                    if let event = stored.json.withUnsafeBytes({ ClassEvent.stored($0) }), event.isVisible(to: session) {
-                        subscription.send(event)
-                    }
-                }
-                if page.mayHaveMore, let next = page.next {
-                    self.whenDrained(session) { [weak self] in self?.replay(subscription, after: next, id: id, first: false) }
-                } else {
-                    subscription.goLive()
-                    self.startQRIfNeeded(subscription)
-                }
-            case .failure(let error):
-                self.refuse(subscription, id: id, error)
-            }
-        }
-    }
-
-    /// Runs `next` once the session's send queue is mostly drained. A long replay to a phone on a
-    /// slow link is paced by what it reads, instead of filling the queue past the slow-consumer limit
-    /// (which would cut the phone off, and its reconnect would replay the same backlog again).
-    private func whenDrained(_ session: ClientSession, _ next: @escaping () -> Void) {
-        guard session.connection.isOpen else { return }
-        guard session.connection.tcp.queuedBytes > configuration.maxQueuedBytes / 4 else { next(); return }
-        let timer = LoopTimer(loop: loop)
-        timer.start(timeoutMs: 20) { [weak self] in
-            timer.close()
-            self?.whenDrained(session, next)
-        }
-    }
-
-    private func refuse(_ subscription: Subscription, id: String?, _ error: AttendanceError) {
-        let session = subscription.session
-        detach(subscription)
-        if case .forbidden = error {
-            session.connection.close(code: WebSocketCloseCode.policyViolation, reason: "forbidden class")
-        } else {
-            session.sendError(id: id, error)
-        }
-    }
-
-    private func detach(_ subscription: Subscription) {
-        let room = subscription.room
-        subscription.session.subscriptions[room.classId] = nil
-        room.remove(subscription)
-        if room.members.isEmpty {
-            closeRoomIfEmpty(room)
-        } else if room.teacherCount == 0 {
-            stopQR(room)
-        }
-    }
-
-    func unsubscribe(_ session: ClientSession, classId: String) {
-        guard let subscription = session.subscriptions[classId] else { return }
-        detach(subscription)
-    }
-
-    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, id: String?) {
-        guard session.role == .student, session.actor.classId == classId else {
-            session.sendError(id: id, .forbidden("only a student of this class can check in to it"))
-            return
-        }
-        let proof: CheckinProof = qr.map { .qr($0) } ?? .code(code ?? "")
-        store.checkin(classId: classId, actor: session.actor, proof: proof, address: session.address) { [weak self] result in
-            guard let self, session.connection.isOpen else { return }
-            switch result {
-            case .success(let checkin):
-                self.metrics.checkins.add(1, ordering: .relaxed)
-                session.reply { HubReply.ack(&$0, id: id, status: checkin.status.rawValue, atMs: checkin.atMs) }
-            case .failure(let error):
-                session.sendError(id: id, error)
-            }
-        }
-    }
-
-    // MARK: QR rotation
-
-    /// Teachers' dashboards get the new QR at every window boundary while they watch an open class.
-    private func startQRIfNeeded(_ subscription: Subscription) {
-        let room = subscription.room
-        guard subscription.session.role != .student else { return }
-        if room.qrTimer != nil {
-            sendCurrentQR(room, to: subscription)
-            return
-        }
-        store.classInfo(classId: room.classId, actor: .system) { [weak self, weak room] result in
-            guard let self, let room, self.rooms[room.classId] === room, room.qrTimer == nil,
-                  case .success(let info) = result, info.isOpen, room.teacherCount > 0 else { return }
-            room.qrPeriodS = info.qrPeriodS
-            room.qrTimer = LoopTimer(loop: self.loop)
-            self.scheduleQR(room)
-            for member in room.members where member.session.role != .student && member.pending == nil {
-                self.sendCurrentQR(room, to: member)
-            }
-        }
-    }
-
-    private func qrEvent(_ room: Room) -> ClassEvent {
-        let code = QRToken.current(classId: room.classId, periodS: room.qrPeriodS, nowMs: EventLoop.wallClockMs(), key: configuration.qrKey)
-        var w = JSONWriter(capacity: 192)
-        w.beginObject()
-        w.key("type"); w.string("event")
-        w.key("class_id"); w.string(room.classId)
-        // qr_rotated is not stored: it carries the class's latest offset, so `since` logic is unaffected.
-        w.key("offset"); w.string((room.lastOffset ?? .zero).description)
-        w.key("event"); w.string("qr_rotated")
-        w.key("qr"); w.string(code.qr)
-        w.key("expires_ms"); w.int(code.expiresMs)
-        w.endObject()
-        let frame = w.bytes.withUnsafeBytes { WebSocketFrameEncoder.frame(opcode: .text, payload: $0) }
-        return ClassEvent(offset: nil, studentId: nil, teachersOnly: true, frame: frame)
-    }
-
-    private func sendCurrentQR(_ room: Room, to subscription: Subscription) {
-        guard room.qrPeriodS > 0 else { return }
-        subscription.send(qrEvent(room))
-    }
-
-    private func scheduleQR(_ room: Room) {
-        guard let timer = room.qrTimer, room.qrPeriodS > 0 else { return }
-        let periodMs = Int64(room.qrPeriodS) * 1000
-        let now = EventLoop.wallClockMs()
-        let next = (now / periodMs + 1) * periodMs
-        timer.start(timeoutMs: UInt64(next - now)) { [weak self, weak room] in
-            guard let self, let room else { return }
-            room.dispatch(self.qrEvent(room))
-            self.scheduleQR(room)
-        }
-    }
-
-    private func stopQR(_ room: Room) {
-        room.qrTimer?.close()
-        room.qrTimer = nil
+        replayer.replayRoomsAfterReconnect()
     }
 
     // MARK: housekeeping
@@ -457,7 +197,8 @@ final class HubWorker {
         }
     }
 
-    /// SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001, then let the loop end.
+    /// SIGINT/SIGTERM: stop accepting, close every WebSocket with 1001 (after what is queued), and
+    /// end the loop once every client has answered, or when the grace period is over.
     func shutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
@@ -468,8 +209,8 @@ final class HubWorker {
         if sessions.isEmpty { finishShutdown(); return }
         // Peers that do not answer the close frame are dropped after a grace period.
         let grace = LoopTimer(loop: loop)
-        grace.start(timeoutMs: 2000) { [weak self] in
-            grace.close()
+        graceTimer = grace
+        grace.start(timeoutMs: configuration.shutdownGraceMs) { [weak self] in
             guard let self else { return }
             for session in self.sessions.values { session.connection.abort(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
             self.finishShutdown()
@@ -477,15 +218,20 @@ final class HubWorker {
     }
 
     private var finished = false
+    /// Armed while closing connections; closed when the last one is gone, so it does not hold the
+    /// loop (and the process) for the rest of the grace period.
+    private var graceTimer: LoopTimer?
 
     private func finishShutdown() {
         guard !finished else { return }
         finished = true
+        graceTimer?.close()
+        graceTimer = nil
         sweepTimer?.close()
         sweepTimer = nil
         flushCheck?.close()
         flushCheck = nil
-        for room in rooms.values { stopQR(room) }
+        registry.closeAll()
         for signal in signals { signal.close() }
         signals = []
         redis.close()

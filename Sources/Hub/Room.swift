@@ -15,16 +15,24 @@ final class Room {
     var whenConfirmed: [() -> Void] = []
     var isReplaying = false
     var held: [ClassEvent] = []
+    /// `held` passed `limits.maxHeld` during this replay: the replay makes another pass from
+    /// `lastOffset` before it lets the held events go.
+    var heldOverflowed = false
     var qrTimer: LoopTimer?
+    /// Armed while a failed replay waits to be retried.
+    var retryTimer: LoopTimer?
     var qrPeriodS: Int = 0
+    private(set) var isClosed = false
     /// Events accepted during this loop turn, written when it ends (`flush`): one pub/sub read often
     /// carries several events of a class, and a dashboard then gets them in one write, not one each.
     private var batch: [ClassEvent] = []
-    private unowned(unsafe) let flushQueue: FlushQueue
+    private let flushQueue: FlushQueue
+    let limits: HoldLimits
 
-    init(classId: String, flushQueue: FlushQueue) {
+    init(classId: String, flushQueue: FlushQueue, limits: HoldLimits) {
         self.classId = classId
         self.flushQueue = flushQueue
+        self.limits = limits
         channel = liveChannel(classId)
     }
 
@@ -37,7 +45,16 @@ final class Room {
             for subscription in members { subscription.deliver(event) }
             return
         }
-        if isReplaying { held.append(event); return }
+        if isReplaying {
+            if held.count >= limits.maxHeld {
+                // Every held event is already in the stream; the replay's next pass reads them again.
+                held.removeAll(keepingCapacity: false)
+                heldOverflowed = true
+                limits.metrics.heldOverflows.add(1, ordering: .relaxed)
+            }
+            held.append(event)
+            return
+        }
         deliverInOrder(event)
     }
 
@@ -88,25 +105,67 @@ final class Room {
     func remove(_ subscription: Subscription) {
         if let i = members.firstIndex(where: { $0 === subscription }) { members.remove(at: i) }
     }
+
+    func stopQR() {
+        qrTimer?.close()
+        qrTimer = nil
+    }
+
+    /// The last member left: drop everything that could still run or hold members.
+    func close() {
+        isClosed = true
+        stopQR()
+        retryTimer?.close()
+        retryTimer = nil
+        whenConfirmed = []
+        held = []
+        batch = []
+        members = []
+    }
 }
 
 /// One session's subscription to one room. Until its snapshot or replay is written, live events
 /// are kept in `pending`; after that, only events past `watermark` go out, so the hand-over from
 /// snapshot/replay to live events loses nothing and repeats nothing.
+///
+/// `session` and `room` are strong: the cycles (session → subscriptions, room → members) last only
+/// while the subscription is attached, and `RoomRegistry.detach` breaks both. A callback still
+/// holding a detached subscription (a snapshot, a replay page, a paused replay) finds `isDetached`
+/// and stops, whatever became of the room.
 final class Subscription {
-    unowned(unsafe) let session: ClientSession
-    unowned(unsafe) let room: Room
+    let session: ClientSession
+    let room: Room
     var watermark: EventOffset = .zero
     var pending: [ClassEvent]? = []
+    /// `pending` passed `room.limits.maxHeld` while loading: the load reads the stream again from
+    /// `watermark` before it goes live.
+    var pendingOverflowed = false
+    private(set) var isDetached = false
+    /// A `since` replay waiting for the session's send queue to drain: where it goes on.
+    var pausedReplay: (next: EventOffset, id: String?)?
 
     init(session: ClientSession, room: Room) {
         self.session = session
         self.room = room
     }
 
+    func detach() {
+        isDetached = true
+        pausedReplay = nil
+        pending = nil
+    }
+
     func deliver(_ event: ClassEvent) {
         guard event.isVisible(to: session) else { return }
-        if pending != nil { pending!.append(event); return }
+        if pending != nil {
+            if pending!.count >= room.limits.maxHeld {
+                pending!.removeAll(keepingCapacity: false)
+                pendingOverflowed = true
+                room.limits.metrics.heldOverflows.add(1, ordering: .relaxed)
+            }
+            pending!.append(event)
+            return
+        }
         send(event)
     }
 
@@ -125,6 +184,12 @@ final class Subscription {
         pending = nil
         for event in held { send(event) }
     }
+}
+
+/// How many live events a room or a subscription holds back while it loads (`HubConfiguration.maxHeldEvents`).
+struct HoldLimits {
+    let maxHeld: Int
+    let metrics: HubMetrics
 }
 
 /// Rooms with events batched in the current loop turn; the worker flushes them when the turn's

@@ -12,7 +12,8 @@ public final class WebSocketClient: TCPConnectionDelegate, WebSocketEndpoint {
     public static let closeTimeoutMs: UInt64 = 5000
 
     let tcp: TCPConnection
-    unowned(unsafe) let loop: EventLoop
+    /// Checked: used only to arm the close timer; the loop outlives its clients.
+    unowned let loop: EventLoop
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketClientDelegate?
     var handshake: WebSocketHandshakeResponseParser?

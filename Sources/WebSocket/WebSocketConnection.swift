@@ -18,6 +18,9 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     public static let defaultCloseTimeoutMs: UInt32 = 5000
 
     public let tcp: TCPConnection
+    /// Read on every read (`nowMs`), so not reference-counted (a checked `unowned` on this and
+    /// `TCPConnection.loop` costs ~4 % of ping/pong throughput, docs/BENCHMARKS.md). Lifetime: the
+    /// connection lives on its loop's thread, inside the lifetime of its `TCPConnection` (see there).
     unowned(unsafe) let loop: EventLoop
     let scratch: WebSocketScratch
     /// Retained until `didClose` has been called, then released.
@@ -115,6 +118,10 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         lastReceivedMs = loop.nowMs
         unansweredPings = 0
         process(bytes)
+    }
+
+    public func connectionDidDrain(_ connection: TCPConnection) {
+        if state == .open { delegate?.didDrain(self) }
     }
 
     public func connectionDidClose(_ connection: TCPConnection, error: UVError?) {

@@ -9,9 +9,13 @@ public protocol WebSocketConnectionDelegate: AnyObject {
     /// began the closing handshake (sent by either side: the peer's, 1005 if its frame had none, or
     /// ours, including 1002/1007/1009/1013 for failures), or 1006 if the connection ended without one.
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String)
+    /// Everything queued has gone to the kernel: a writer that paused for a slow reader may go on.
+    func didDrain(_ connection: WebSocketConnection)
 }
 
 extension WebSocketConnectionDelegate {
+    public func didDrain(_ connection: WebSocketConnection) {}
+
     public func didReceiveBinary(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer) {
         connection.close(code: WebSocketCloseCode.unsupportedData, reason: "binary messages not supported")
     }

@@ -107,6 +107,12 @@ struct HubCommand: ParsableCommand {
 
     @OptionGroup var failureLimits: FailureLimitOptions
 
+    @Option(help: "Live events held back per room or subscription while it loads; past it they are read again from the stream (default 10000).")
+    var maxHeldEvents: Int?
+
+    @Option(help: "On SIGTERM, wait at most this long for clients to answer the 1001 close (default 2000).")
+    var shutdownGraceMs: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -123,6 +129,14 @@ struct HubCommand: ParsableCommand {
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
             configuration.maxQueuedBytes = maxQueuedBytes
+        }
+        if let maxHeldEvents {
+            guard maxHeldEvents >= 1 else { throw ValidationError("--max-held-events must be at least 1") }
+            configuration.maxHeldEvents = maxHeldEvents
+        }
+        if let shutdownGraceMs {
+            guard (0...600_000).contains(shutdownGraceMs) else { throw ValidationError("--shutdown-grace-ms must be 0-600000") }
+            configuration.shutdownGraceMs = UInt64(shutdownGraceMs)
         }
         if let pingIntervalMs {
             guard pingIntervalMs >= 50 else { throw ValidationError("--ping-interval-ms must be at least 50") }

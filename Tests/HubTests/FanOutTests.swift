@@ -114,6 +114,8 @@ final class FanOutTests: HubTestCase {
         let qr = try XCTUnwrap(event["qr"]?.string)
         XCTAssertEqual(QRToken.verify(qr, classId: created.classId, periodS: created.qrPeriodS, nowMs: EventLoop.wallClockMs(), key: qrKey), .ok)
         XCTAssertGreaterThan(event["expires_ms"]?.int ?? 0, EventLoop.wallClockMs())
+        // Ephemeral: no offset, so a client de-duplicating by offset never drops it.
+        XCTAssertNil(event["offset"], "qr_rotated carries no offset")
     }
 
     /// A client that stops reading is cut off with 1013 once its send queue passes the limit;

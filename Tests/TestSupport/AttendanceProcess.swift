@@ -63,6 +63,15 @@ public final class AttendanceProcess: @unchecked Sendable {
 
     public var pid: Int32 { process?.processIdentifier ?? 0 }
 
+    /// True while the process runs (false once it exited, or before `start`).
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// The exit status once the process has exited.
+    public var exitStatus: Int32? {
+        guard let p = process, !p.isRunning else { return nil }
+        return p.terminationStatus
+    }
+
     deinit { stop() }
 }
 

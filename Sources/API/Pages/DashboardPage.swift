@@ -310,6 +310,7 @@ function applyEvent(e) {
     if (e.expires_ms !== S.qrExpires) refreshQR();
     return;
   }
+  if (typeof e.offset !== "string") return; // ephemeral events never move the resume point
   if (S.offset && cmpOffset(e.offset, S.offset) <= 0) return;
   S.offset = e.offset;
   if (e.event === "class_closed") {
