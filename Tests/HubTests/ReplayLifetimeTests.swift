@@ -65,6 +65,8 @@ final class ReplayLifetimeTests: HubTestCase {
     // MARK: helpers
 
     func addJoins(_ created: CreatedClass, count: Int) throws {
+        // These tests want a long log, far beyond the default cap of a class without a roster.
+        store.limits.classSizeLimit = max(store.limits.classSizeLimit, 100_000)
         var joined = 0
         var failed = 0
         for i in 0..<count {
