@@ -24,6 +24,8 @@ final class ClassroomScenario: Scenario {
     enum Phase { case starting, creatingClasses, joining, checkingIn, draining, finished }
     private(set) var phase = Phase.starting
     var shuttingDown: Bool { phase == .finished }
+    /// Called once when the check-in phase begins (every student has joined and connected).
+    var onCheckinsStart: (() -> Void)?
 
     // Setup progress.
     private var classesReady = 0
@@ -181,6 +183,7 @@ final class ClassroomScenario: Scenario {
 
     private func startCheckins() {
         phase = .checkingIn
+        onCheckinsStart?()
         var rng = SplitMix64(seed: UInt64(students.count) &* 0x9E37_79B9)
         order = students.filter { $0.client != nil }
         order.shuffle(using: &rng)

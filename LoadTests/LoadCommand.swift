@@ -5,13 +5,13 @@ import EventLoop
 struct LoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attendance-load",
-        abstract: "Load-test the attendance hub and REST sidecar (scenarios: classroom, fanout, idle, pingpong).",
+        abstract: "Load-test the attendance hub and REST sidecar (scenarios: classroom, fanout, hostile, idle, pingpong).",
         discussion: """
             Every scenario drives all of its clients from one event loop in this process. A live progress \
             line goes to stderr once a second; --json writes the result object of PROTOCOL.md, --html a \
             self-contained report with latency plots.
             """,
-        subcommands: [ClassroomCommand.self, FanoutCommand.self, IdleCommand.self, PingPongCommand.self])
+        subcommands: [ClassroomCommand.self, FanoutCommand.self, HostileCommand.self, IdleCommand.self, PingPongCommand.self])
 }
 
 /// Options every scenario takes.
@@ -203,5 +203,58 @@ struct PingPongCommand: ParsableCommand {
         try common.execute(needsAPI: false) { run in
             PingPongScenario(run: run, clients: clients, depth: depth, durationMs: UInt64(durationS) * 1000)
         }
+    }
+}
+
+struct HostileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hostile",
+        abstract: "The classroom load with attackers beside it; the well-behaved clients' latencies and what happened to each attacker.",
+        discussion: """
+            From the start of the check-ins until the run ends: a WebSocket ping flooder that never reads, \
+            a subscribe/unsubscribe flooder (bursts of --subscribe-pairs), --slow-loris HTTP clients sending \
+            a byte a second, --connect-drops connects closed at once, a 100 KiB message every second, and \
+            wrong-code guessers (POST /v1/join and WebSocket checkin, ten a second each). With --baseline \
+            the same classroom load runs first without attackers, and its numbers go into `baseline`.
+            """)
+
+    @Option(help: "Number of classes (one teacher dashboard each).") var classes: Int
+    @Option(help: "Student devices per class.") var students: Int
+    @Option(help: "Check-ins are spread evenly over this many seconds.") var windowS: Int = 30
+    @Flag(help: "First run the same classroom load without attackers; its numbers go into `baseline`.") var baseline = false
+    @Option(help: "Subscribe/unsubscribe pairs per flood burst.") var subscribePairs: Int = 5000
+    @Option(help: "Slow-loris connections held at once.") var slowLoris: Int = 20
+    @Option(help: "Connects dropped at once after connecting, over about ten seconds.") var connectDrops: Int = 3000
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (1...100_000).contains(classes) else { throw ValidationError("--classes must be 1-100000") }
+        guard (1...5000).contains(students) else { throw ValidationError("--students must be 1-5000") }
+        guard (1...3600).contains(windowS) else { throw ValidationError("--window-s must be 1-3600") }
+        guard (1...100_000).contains(subscribePairs) else { throw ValidationError("--subscribe-pairs must be 1-100000") }
+        guard (0...1000).contains(slowLoris) else { throw ValidationError("--slow-loris must be 0-1000") }
+        guard (0...1_000_000).contains(connectDrops) else { throw ValidationError("--connect-drops must be 0-1000000") }
+    }
+
+    func run() throws {
+        let settings = try common.settings(needsAPI: true)
+        let windowMs = UInt64(windowS) * 1000
+        var baselineResult: LoadResult?
+        if baseline {
+            writeStderr("baseline: the classroom load without attackers\n")
+            baselineResult = try LoadRun.execute(settings: settings) { run in
+                ClassroomScenario(run: run, classes: classes, students: students, windowMs: windowMs)
+            }
+            writeStderr("with attackers:\n")
+        }
+        let sizes = HostileSizes(subscribePairs: subscribePairs, slowLoris: slowLoris, connectDrops: connectDrops)
+        var result = try LoadRun.execute(settings: settings) { run in
+            HostileScenario(run: run, classes: classes, students: students, windowMs: windowMs, sizes: sizes)
+        }
+        if let baselineResult {
+            result.extraJSON.insert(("baseline", baselineResult.baselineJSON()), at: 0)
+            result.notes.insert("baseline (no attackers): errors \(baselineResult.errors), check-in → dashboard ms \(baselineResult.eventLatency?.line ?? "-")", at: 0)
+        }
+        try common.write(result)
     }
 }

@@ -22,6 +22,8 @@ struct LoadResult {
     var notes: [String] = []
     var durationS: Double = 0
     var rssSeries: [(elapsedS: Double, kib: Int)] = []
+    /// Scenario-specific keys appended after the documented ones (already encoded JSON values).
+    var extraJSON: [(key: String, json: [UInt8])] = []
 
     var ackLatency: LatencySummary? { ack?.summary }
     var eventLatency: LatencySummary? { event?.summary }
@@ -44,6 +46,10 @@ enum ResultJSON {
         if let rate = result.messagesPerS { w.double((rate * 10).rounded() / 10) } else { w.null() }
         w.key("hub_rss_kib"); optional(&w, result.hubRssKiB)
         w.key("hub_rss_per_conn_bytes"); optional(&w, result.hubRssPerConnBytes)
+        for (key, json) in result.extraJSON {
+            w.key(key)
+            json.withUnsafeBytes { w.raw($0) }
+        }
         w.endObject()
         w.bytes.append(UInt8(ascii: "\n"))
         return w.bytes
@@ -54,7 +60,7 @@ enum ResultJSON {
     }
 
     /// Milliseconds with microsecond resolution, the histogram's unit.
-    private static func latency(_ w: inout JSONWriter, _ summary: LatencySummary?) {
+    static func latency(_ w: inout JSONWriter, _ summary: LatencySummary?) {
         guard let summary else { w.null(); return }
         w.beginObject()
         w.field("p50", summary.p50)

@@ -29,8 +29,15 @@ public final class TCPConnection {
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
     public private(set) var queuedBytes = 0
+    /// Every byte written but not yet taken by the kernel: `queuedBytes` plus what waits in the loop's
+    /// cork while this connection's read callback runs (replies to the bytes just read).
+    public var unsentBytes: Int {
+        queuedBytes + (loop.corkedConnection == ObjectIdentifier(self) ? loop.corkCount : 0)
+    }
     public private(set) var isOpen = true
     private var closeError: UVError?
+    /// Given back to the server's `ConnectionLimiter` from the close callback.
+    var ticket: ConnectionTicket?
 
     var stream: UnsafeMutablePointer<uv_stream_t> {
         UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
@@ -289,6 +296,8 @@ public final class TCPConnection {
         lingerTimer = nil
         uv_close(uvHandle) { h in
             let connection = Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).takeRetainedValue()
+            connection.ticket?.release()
+            connection.ticket = nil
             let delegate = connection.delegate
             connection.delegate = nil
             delegate?.connectionDidClose(connection, error: connection.closeError)

@@ -49,6 +49,17 @@ public final class HTTPServer {
                                      backlog: configuration.backlog,
                                      onAcceptError: { error in logger?.warning("accept failed: \(error)") },
                                      onAccept: { acceptHook?($0) })
+        if let limiter = configuration.connectionLimiter {
+            listener.limiter = limiter
+            let refusal = HTTPResponse.error(503, code: "unavailable", message: "too many connections; retry later")
+                .adding("Retry-After", String(configuration.retryAfterS)).adding("Connection", "close").serialize()
+            listener.onRefuse = { connection, _ in
+                // Answered before the request is read (HTTP allows an early response); the linger then
+                // reads and discards the request so the answer is not lost to a reset.
+                connection.write(refusal)
+                connection.shutdown(lingerMs: 1000)
+            }
+        }
         self.listener = listener
         self.address = listener.address
         // The listener's closure holds the server until `close()` drops it (TCPServer.close releases it).

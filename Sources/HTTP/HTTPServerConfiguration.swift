@@ -1,3 +1,5 @@
+import EventLoop
+
 /// How an HTTPServer listens, bounds requests and times out slow or idle clients.
 public struct HTTPServerConfiguration: Sendable {
     public var limits: HTTPLimits
@@ -12,6 +14,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// Lets several loops (one per worker thread) listen on the same address.
     public var reusePort: Bool
     public var backlog: Int32
+    /// Caps connections (in total and per address, shared by every server given the same limiter);
+    /// beyond a cap a connection is answered 503 with `Retry-After: retryAfterS` and closed.
+    public var connectionLimiter: ConnectionLimiter?
+    /// A refused client's wait before it tries again: long enough for connections to free up.
+    public var retryAfterS = 5
 
     public init(limits: HTTPLimits = HTTPLimits(), headerTimeoutMs: UInt64 = 10_000, idleTimeoutMs: UInt64 = 60_000,
                 sweepIntervalMs: UInt64 = 1_000, reusePort: Bool = false, backlog: Int32 = 4096) {

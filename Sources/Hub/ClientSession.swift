@@ -14,6 +14,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     let tokenExpiresS: Int64
     var subscriptions: [String: Subscription] = [:]
     var lastPingMs: UInt64 = 0
+    var budget: ClientBudget
 
     var role: Role { actor.role }
     var userId: String { actor.id }
@@ -25,6 +26,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         self.actor = actor
         self.address = address
         self.tokenExpiresS = tokenExpiresS
+        budget = ClientBudget(limits: worker.configuration.clientBudget, nowMs: connection.lastReceivedMs)
     }
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
@@ -77,12 +79,30 @@ final class ClientSession: WebSocketConnectionDelegate {
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
         metrics.messagesIn.add(1, ordering: .relaxed)
+        guard admit(budget.chargeBytes(text.count, nowMs: connection.lastReceivedMs), id: nil) else { return }
         switch ClientMessage.parse(text) {
         case .invalid(let error, let id):
+            guard admit(budget.charge(nil, nowMs: connection.lastReceivedMs), id: id) else { return }
             sendError(id: id, error)
         case .message(let message):
+            guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
             handle(message)
         }
+    }
+
+    /// Over budget: `rate_limited` and nothing else (no Redis call); refused too often: 1008.
+    private func admit(_ verdict: ClientBudget.Verdict, id: String?) -> Bool {
+        switch verdict {
+        case .allowed:
+            return true
+        case .refused:
+            metrics.rateLimited.add(1, ordering: .relaxed)
+            reply { HubReply.error(&$0, id: id, code: "rate_limited", message: "too many messages; slow down and retry later") }
+        case .abusive:
+            metrics.rateLimitCloses.add(1, ordering: .relaxed)
+            connection.close(code: WebSocketCloseCode.policyViolation, reason: "rate limit exceeded")
+        }
+        return false
     }
 
     private func handle(_ message: ClientMessage) {

@@ -8,8 +8,8 @@ import Logging
 public enum Hub {
     public static func run(_ configuration: HubConfiguration, logger: Logger) throws {
         let limit = EventLoop.raiseOpenFileLimit()
-        logger.info("hub listening on \(configuration.listen) with \(configuration.workers) worker(s); open-file limit \(limit)")
         let count = max(1, configuration.workers)
+        let configuration = limitingConnections(configuration, openFileLimit: limit, logger: logger)
         let metrics = (0..<count).map { _ in HubMetrics() }
         // Workers are built on their own threads (loop-bound objects never cross threads); a bind
         // error on any of them is reported back before the process settles into serving.
@@ -38,6 +38,23 @@ public enum Hub {
         group.wait()
         if let failure = failures.first { throw HubError(description: failure) }
         logger.info("hub stopped")
+    }
+}
+
+extension Hub {
+    /// Adds the shared connection limiter. Each worker keeps two Redis connections and a listener;
+    /// the reserve also covers stdio, logs, the loops' own descriptors and refusals being answered.
+    static func limitingConnections(_ configuration: HubConfiguration, openFileLimit limit: Int, logger: Logger) -> HubConfiguration {
+        var configuration = configuration
+        let workers = max(1, configuration.workers)
+        let safe = ConnectionLimiter.safeTotal(openFileLimit: limit, reserve: 96 + 8 * workers)
+        let total = configuration.maxConnections ?? safe
+        if total > safe {
+            logger.warning("--max-connections \(total) is above the \(safe) the open-file limit \(limit) leaves room for; Redis reconnects may fail at the cap")
+        }
+        configuration.connectionLimiter = ConnectionLimiter(maxTotal: total, maxPerAddress: configuration.maxConnectionsPerAddress)
+        logger.info("hub listening on \(configuration.listen) with \(workers) worker(s); open-file limit \(limit), at most \(total) connections (\(configuration.maxConnectionsPerAddress) per address)")
+        return configuration
     }
 }
 

@@ -30,6 +30,16 @@ public struct HubConfiguration: Sendable {
     /// exits as soon as all have answered. Well inside the usual 10 s an orchestrator waits.
     public var shutdownGraceMs: UInt64 = 2_000
 
+    /// What one client may ask per second before it is answered `rate_limited` (ClientBudget.swift).
+    public var clientBudget = ClientBudgetLimits()
+    /// WebSocket and HTTP connections open at once from one address: a whole school behind one NAT
+    /// address fits, one script opening sockets in a loop does not.
+    public var maxConnectionsPerAddress = 5000
+    /// Connections open at once in total; nil: the open-file limit minus a reserve (`Hub.run`).
+    public var maxConnections: Int?
+    /// Built by `Hub.run` from the two caps and shared by every worker's listener.
+    public var connectionLimiter: ConnectionLimiter?
+
     public init(listen: SocketAddress, redis: RedisConfiguration, workers: Int, signer: TokenSigner, qrKey: [UInt8]) {
         self.listen = listen
         self.redis = redis

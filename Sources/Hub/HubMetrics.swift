@@ -1,3 +1,4 @@
+import EventLoop
 import Synchronization
 
 /// One worker's counters. Each worker writes only its own instance (no cache line shared between
@@ -16,6 +17,8 @@ public final class HubMetrics: Sendable {
     let replayPauses = Atomic<Int>(0)
     let replayRetries = Atomic<Int>(0)
     let heldOverflows = Atomic<Int>(0)
+    let rateLimited = Atomic<Int>(0)
+    let rateLimitCloses = Atomic<Int>(0)
     /// Time to hand one loop turn's batched events to every subscriber's socket.
     let fanoutLatency = AtomicHistogram(boundsMicros: [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000])
     /// Time from the event's write in Redis (its `at_ms`) to fan-out: the end-to-end age at delivery.
@@ -43,9 +46,20 @@ public final class HubMetrics: Sendable {
         counter("attendance_hub_held_overflows_total", "Held live events dropped at the bound and read again from the stream.", { $0.heldOverflows.load(ordering: .relaxed) })
         counter("attendance_hub_auth_failures_total", "WebSocket connections refused for a bad access token.", { $0.authFailures.load(ordering: .relaxed) })
         counter("attendance_hub_checkins_total", "Check-ins acknowledged over WebSocket.", { $0.checkins.load(ordering: .relaxed) })
+        counter("attendance_hub_rate_limited_total", "Client messages refused with rate_limited (over the per-connection budget).", { $0.rateLimited.load(ordering: .relaxed) })
+        counter("attendance_hub_rate_limit_closes_total", "Connections closed with 1008 for staying over their budget.", { $0.rateLimitCloses.load(ordering: .relaxed) })
         out += AtomicHistogram.prometheusText(workers.map(\.fanoutLatency), name: "attendance_hub_fanout_latency_seconds", help: "Writing one loop turn's batched events to every subscriber.")
         out += AtomicHistogram.prometheusText(workers.map(\.eventAge), name: "attendance_hub_event_age_seconds", help: "Event write in Redis (its stream id time) to hub fan-out.")
         return out
+    }
+}
+
+extension HubMetrics {
+    /// The process-wide connection limiter's counters (it is shared by every worker, not summed).
+    static func prometheusText(_ limiter: ConnectionLimiter?) -> String {
+        guard let limiter else { return "" }
+        return "# HELP attendance_hub_connections_refused_total Connections answered 503 (or closed) beyond a connection cap.\n"
+            + "# TYPE attendance_hub_connections_refused_total counter\nattendance_hub_connections_refused_total \(limiter.refusedConnections)\n"
     }
 }
 

@@ -61,7 +61,7 @@ final class HubWorker {
         router.add("GET", "/healthz") { [unowned self] _, _, responder in self.health(responder) }
         router.add("GET", "/metrics") { [unowned self] _, _, responder in
             responder.send(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                        body: Array(HubMetrics.prometheusText(self.allMetrics).utf8)))
+                                        body: Array((HubMetrics.prometheusText(self.allMetrics) + HubMetrics.prometheusText(self.configuration.connectionLimiter)).utf8)))
         }
         router.add("GET", "/ws") { _, _, responder in
             // Reached only when the request was not an upgrade.
@@ -70,6 +70,7 @@ final class HubWorker {
         }
         var http = HTTPServerConfiguration()
         http.reusePort = configuration.workers > 1
+        http.connectionLimiter = configuration.connectionLimiter
         server = try HTTPServer(loop: loop, address: configuration.listen, configuration: http, logger: logger,
                                 upgradeHandler: { [unowned self] request, connection, leftover in
                                     self.upgrade(request, connection: connection, leftover: leftover)

@@ -179,6 +179,9 @@ public final class WebSocketClient: TCPConnectionDelegate, WebSocketEndpoint {
         tcp.shutdown()
     }
 
+    /// A client trusts its server to read; it sets no send-queue limit.
+    func checkBackpressure() {}
+
     func armCloseDeadline() {
         guard closeTimer == nil else { return }
         let timer = LoopTimer(loop: loop)

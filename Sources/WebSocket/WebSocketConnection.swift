@@ -8,9 +8,9 @@ import EventLoop
 /// is armed per connection: every closing state sets `closeDeadlineMs`, and the owner's periodic sweep
 /// calls `abortIfCloseDeadlinePassed(nowMs:)` so a peer that never answers (or never reads) is dropped.
 ///
-/// Backpressure: after each send, if the bytes the kernel did not take (`TCPConnection.queuedBytes`)
-/// exceed `maxQueuedBytes`, the connection is dropped at once with 1013 "slow consumer". (Writes made
-/// while the connection's own read callback runs are corked by the loop and counted from the next send.)
+/// Backpressure: after each send, including the pongs the connection writes itself, if the bytes the
+/// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed `maxQueuedBytes`,
+/// the connection is dropped at once with 1013 "slow consumer".
 public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint {
     /// Default `maxQueuedBytes`: about 16 large (64 KiB) events, far more than a reading client lags.
     public static let defaultMaxQueuedBytes = 1 << 20
@@ -164,8 +164,8 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         tcp.shutdown()
     }
 
-    private func checkBackpressure() {
-        if tcp.queuedBytes > maxQueuedBytes { fail(.slowConsumer) }
+    func checkBackpressure() {
+        if tcp.unsentBytes > maxQueuedBytes { fail(.slowConsumer) }
     }
 
     func armCloseDeadline() {

@@ -43,6 +43,9 @@ protocol WebSocketEndpoint: AnyObject {
     func armCloseDeadline()
     /// Fails the connection for an error the parser found.
     func fail(_ error: WebSocketError)
+    /// Called after a pong was queued: the server holds it to its send-queue limit like any reply, so a
+    /// peer sending pings without reading cannot grow the queue.
+    func checkBackpressure()
 }
 
 extension WebSocketEndpoint {
@@ -85,7 +88,10 @@ extension WebSocketEndpoint {
         case .text, .binary, .pong:
             if state == .open { deliver(event) }
         case .ping(let bytes):
-            if state == .open { writeFrame(.pong, bytes) }
+            if state == .open {
+                writeFrame(.pong, bytes)
+                checkBackpressure()
+            }
         case .close(let code, let reason):
             if state == .open {
                 // The peer began: echo its code (§5.5.1), then close our side.

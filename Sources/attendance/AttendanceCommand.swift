@@ -112,6 +112,23 @@ struct HubCommand: ParsableCommand {
 
     @Option(help: "On SIGTERM, wait at most this long for clients to answer the 1001 close (default 2000).")
     var shutdownGraceMs: Int?
+    @Option(help: "Per-connection budget: work tokens earned per second (subscribe 10, check-in 5, ping 0; default 200).")
+    var clientBudgetPerS: Int?
+
+    @Option(help: "Per-connection budget: tokens spendable at once (default 1000).")
+    var clientBudgetBurst: Int?
+
+    @Option(help: "Per-connection budget: message bytes per second (default 8 MiB).")
+    var clientBudgetBytesPerS: Int?
+
+    @Option(help: "Close with 1008 after this many rate_limited replies within 10 s (default 50).")
+    var clientBudgetStrikes: Int?
+
+    @Option(help: "Connections open at once from one address, beyond which 503 (default 5000: a school behind one NAT).")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(help: "Connections open at once in total, beyond which 503 (default: the open-file limit minus a reserve for Redis and listeners).")
+    var maxConnections: Int?
 
     @OptionGroup var common: CommonOptions
 
@@ -143,7 +160,22 @@ struct HubCommand: ParsableCommand {
             configuration.pingIntervalMs = UInt64(pingIntervalMs)
             configuration.sweepIntervalMs = min(configuration.sweepIntervalMs, UInt64(pingIntervalMs) / 4)
         }
+        try applyLimits(to: &configuration)
         try Hub.run(configuration, logger: logger)
+    }
+
+    private func applyLimits(to configuration: inout HubConfiguration) throws {
+        func check(_ value: Int?, _ flag: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value else { return nil }
+            guard range.contains(value) else { throw ValidationError("--\(flag) must be \(range.lowerBound)-\(range.upperBound)") }
+            return value
+        }
+        if let v = try check(clientBudgetPerS, "client-budget-per-s", 1...1_000_000) { configuration.clientBudget.tokensPerS = v }
+        if let v = try check(clientBudgetBurst, "client-budget-burst", 10...10_000_000) { configuration.clientBudget.tokenBurst = v }
+        if let v = try check(clientBudgetBytesPerS, "client-budget-bytes-per-s", 65_536...(1 << 30)) { configuration.clientBudget.bytesPerS = v }
+        if let v = try check(clientBudgetStrikes, "client-budget-strikes", 1...1_000_000) { configuration.clientBudget.maxStrikes = v }
+        if let v = try check(maxConnectionsPerAddress, "max-connections-per-address", 1...10_000_000) { configuration.maxConnectionsPerAddress = v }
+        if let v = try check(maxConnections, "max-connections", 1...10_000_000) { configuration.maxConnections = v }
     }
 }
 

@@ -108,6 +108,37 @@ final class LoadToolTests: XCTestCase {
         XCTAssertTrue(stderr.contains("closed loop"), "the summary says latency is closed-loop: \(stderr)")
     }
 
+    /// The well-behaved classroom gets through without errors while every attacker is cut off: the ping
+    /// flooder dropped, the subscribe flooder answered rate_limited and closed with 1008, oversized
+    /// messages closed with 1009, wrong codes refused. Behaviour only; the latencies go to BENCHMARKS.md.
+    func testHostileCutsOffEveryAttackerAndServesTheClassroomWithoutErrors() throws {
+        let (hub, api) = try servers()
+        let (status, result, stderr) = try runLoad(["hostile", "--classes", "2", "--students", "5", "--window-s", "3",
+                                                     "--baseline", "--subscribe-pairs", "300", "--slow-loris", "2",
+                                                     "--connect-drops", "100", "--hub", "ws://\(hub.address)",
+                                                     "--api", "http://\(api.address)"],
+                                                    extraKeys: ["baseline", "attackers"])
+        XCTAssertEqual(status, 0, stderr)
+        let json = try XCTUnwrap(result, stderr)
+        XCTAssertEqual(json["scenario"] as? String, "hostile")
+        XCTAssertEqual(json["errors"] as? Int, 0, stderr)
+        XCTAssertEqual(json["lost_events"] as? Int, 0, stderr)
+        XCTAssertEqual(json["checkins"] as? Int, 10, stderr)
+        let baseline = try XCTUnwrap(json["baseline"] as? [String: Any], stderr)
+        XCTAssertEqual(baseline["errors"] as? Int, 0, stderr)
+        XCTAssertNotNil(baseline["event_latency_ms"] as? [String: Any])
+        let attackers = try XCTUnwrap(json["attackers"] as? [String: [String: Any]], stderr)
+        func outcomes(_ name: String) -> [String: Int] { attackers[name]?["outcomes"] as? [String: Int] ?? [:] }
+        XCTAssertTrue(outcomes("ping_flood").keys.contains { $0.hasPrefix("dropped by hub") || $0.hasPrefix("closed by hub") }, stderr)
+        XCTAssertGreaterThan(outcomes("subscribe_flood")["reply rate_limited"] ?? 0, 0, stderr)
+        XCTAssertGreaterThan(outcomes("subscribe_flood")["closed 1008 rate limit exceeded"] ?? 0, 0, stderr)
+        XCTAssertGreaterThan(outcomes("oversized_frames")["closed 1009 message too big"] ?? 0, 0, stderr)
+        XCTAssertEqual(attackers["connect_drop"]?["sent"] as? Int, 100, stderr)
+        XCTAssertFalse(outcomes("rest_wrong_code").isEmpty, stderr)
+        XCTAssertFalse(outcomes("rest_wrong_code").keys.contains { $0.hasPrefix("http 2") }, stderr)
+        XCTAssertFalse(outcomes("ws_wrong_code").keys.contains { $0 == "reply ack" }, stderr)
+    }
+
     func testUnreachableHubEndsWithOneClearMessage() throws {
         let port = freeTCPPort()
         let (status, result, stderr) = try runLoad(["idle", "--clients", "10", "--hub-pid", String(getpid()),
@@ -131,7 +162,8 @@ final class LoadToolTests: XCTestCase {
 
     /// Runs `attendance-load` (built beside `attendance`) with `--json` to a temporary file; returns
     /// the exit status, the parsed result object when one was written, and stderr.
-    private func runLoad(_ arguments: [String]) throws -> (Int32, [String: Any]?, String) {
+    /// `extraKeys`: what a scenario adds after the documented keys (hostile: baseline, attackers).
+    private func runLoad(_ arguments: [String], extraKeys: [String] = []) throws -> (Int32, [String: Any]?, String) {
         let binary = URL(fileURLWithPath: AttendanceProcess.executable).deletingLastPathComponent()
             .appendingPathComponent("attendance-load").path
         let output = NSTemporaryDirectory() + "attendance-load-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
@@ -149,9 +181,9 @@ final class LoadToolTests: XCTestCase {
         guard let data = FileManager.default.contents(atPath: output) else { return (process.terminationStatus, nil, stderr) }
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         if let object {
-            XCTAssertEqual(Set(object.keys), Set(Self.resultKeys), "the result object has exactly the documented keys")
+            XCTAssertEqual(Set(object.keys), Set(Self.resultKeys + extraKeys), "the result object has exactly the documented keys")
             let text = String(decoding: data, as: UTF8.self)
-            let positions = Self.resultKeys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
+            let positions = (Self.resultKeys + extraKeys).compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
             XCTAssertEqual(positions, positions.sorted(), "keys in the documented order")
         }
         return (process.terminationStatus, object, stderr)
