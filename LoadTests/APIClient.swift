@@ -19,14 +19,16 @@ struct APIResponse {
 final class APIClient {
     private let run: LoadRun
     private let endpoint: Endpoint
+    private let source: SocketAddress?
     private var clients: [HTTPClient?]
     private var reconnecting: [Bool]
     private var waiting: [(HTTPClient) -> Void] = []
     private(set) var inFlight = 0
 
-    init(run: LoadRun, endpoint: Endpoint, connections: Int) {
+    init(run: LoadRun, endpoint: Endpoint, connections: Int, source: SocketAddress? = nil) {
         self.run = run
         self.endpoint = endpoint
+        self.source = source
         clients = Array(repeating: nil, count: connections)
         reconnecting = Array(repeating: false, count: connections)
     }
@@ -53,7 +55,7 @@ final class APIClient {
 
     private func open(_ index: Int, _ done: @escaping (Bool) -> Void) {
         reconnecting[index] = true
-        HTTPClient.connect(loop: run.loop, address: endpoint.address) { [unowned self] result in
+        HTTPClient.connect(loop: run.loop, address: endpoint.address, source: source) { [unowned self] result in
             self.reconnecting[index] = false
             switch result {
             case .success(let client):

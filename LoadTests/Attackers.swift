@@ -57,7 +57,7 @@ final class Attackers {
         self.run = run
         self.sizes = sizes
         reports = [pingFlood, subscribeFlood, slowLoris, connectDrop, oversized, restGuess, wsGuess]
-        api = run.settings.api.map { APIClient(run: run, endpoint: $0, connections: 2) }
+        api = run.settings.api.map { APIClient(run: run, endpoint: $0, connections: 2, source: sizes.source) }
     }
 
     /// `classId`/`code`: a class of the well-behaved load, whose code a student guesser has joined with.
@@ -115,7 +115,7 @@ final class Attackers {
 
     /// A raw connection to the hub; `ready` runs once connected.
     private func rawConnect(_ report: AttackerReport, _ ready: @escaping (TCPConnection) -> Void) {
-        TCPConnection.connect(loop: run.loop, to: run.settings.hub.address) { [weak self] result in
+        TCPConnection.connect(loop: run.loop, to: run.settings.hub.address, from: sizes.source) { [weak self] result in
             guard let self, !self.stopped else {
                 if case .success(let tcp) = result { tcp.close() }
                 return
@@ -307,7 +307,7 @@ final class Attackers {
         let token = token ?? run.settings.signer.teacher("L\(run.runId).attacker", ttlS: 7200)
         let hub = run.settings.hub
         WebSocketClient.connect(loop: run.loop, address: hub.address, host: hub.hostHeader,
-                                path: hub.path + "?access_token=" + token) { [weak self] result in
+                                path: hub.path + "?access_token=" + token, source: sizes.source) { [weak self] result in
             guard let self, !self.stopped else {
                 if case .success(let client) = result { client.disconnect() }
                 return
@@ -399,4 +399,8 @@ struct HostileSizes {
     var subscribePairs = 5000
     var slowLoris = 20
     var connectDrops = 3000
+    /// Where the attackers connect from. Another address than the students' by default: per-address
+    /// limits (failures, connections) are meant to stop a guesser without locking out a school, and
+    /// a guesser behind the school's own address does lock it out for the failure window (SECURITY.md).
+    var source: SocketAddress?
 }

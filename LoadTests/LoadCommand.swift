@@ -225,6 +225,8 @@ struct HostileCommand: ParsableCommand {
     @Option(help: "Subscribe/unsubscribe pairs per flood burst.") var subscribePairs: Int = 5000
     @Option(help: "Slow-loris connections held at once.") var slowLoris: Int = 20
     @Option(help: "Connects dropped at once after connecting, over about ten seconds.") var connectDrops: Int = 3000
+    @Option(help: "Source address of the attackers; 'none' lets the kernel choose (then they share the students' address).")
+    var attackerSource: String = "127.0.0.99"
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -247,7 +249,13 @@ struct HostileCommand: ParsableCommand {
             }
             writeStderr("with attackers:\n")
         }
-        let sizes = HostileSizes(subscribePairs: subscribePairs, slowLoris: slowLoris, connectDrops: connectDrops)
+        var source: SocketAddress?
+        if attackerSource != "none" {
+            do { source = try SocketAddress(parsing: attackerSource + ":0") } catch {
+                throw ValidationError("--attacker-source must be an IP address or 'none': \(error)")
+            }
+        }
+        let sizes = HostileSizes(subscribePairs: subscribePairs, slowLoris: slowLoris, connectDrops: connectDrops, source: source)
         var result = try LoadRun.execute(settings: settings) { run in
             HostileScenario(run: run, classes: classes, students: students, windowMs: windowMs, sizes: sizes)
         }

@@ -37,9 +37,9 @@ public final class HTTPClient {
     }
 
     /// Opens a connection; `completion` gets the client once connected.
-    public static func connect(loop: EventLoop, address: SocketAddress, limits: HTTPLimits = .client,
+    public static func connect(loop: EventLoop, address: SocketAddress, source: SocketAddress? = nil, limits: HTTPLimits = .client,
                                completion: @escaping (Result<HTTPClient, HTTPClientError>) -> Void) {
-        TCPConnection.connect(loop: loop, to: address) { result in
+        TCPConnection.connect(loop: loop, to: address, from: source) { result in
             switch result {
             case .success(let connection):
                 let client = HTTPClient(connection: connection, host: address.description, limits: limits)

@@ -137,6 +137,9 @@ final class LoadToolTests: XCTestCase {
         XCTAssertFalse(outcomes("rest_wrong_code").isEmpty, stderr)
         XCTAssertFalse(outcomes("rest_wrong_code").keys.contains { $0.hasPrefix("http 2") }, stderr)
         XCTAssertFalse(outcomes("ws_wrong_code").keys.contains { $0 == "reply ack" }, stderr)
+        // Past 10 failures a minute the guessers' address is refused, over REST and over the WebSocket.
+        XCTAssertGreaterThan(outcomes("rest_wrong_code")["http 429 rate_limited"] ?? 0, 0, stderr)
+        XCTAssertGreaterThan(outcomes("ws_wrong_code")["reply rate_limited"] ?? 0, 0, stderr)
     }
 
     func testUnreachableHubEndsWithOneClearMessage() throws {
