@@ -13,6 +13,7 @@
 /// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
 /// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
+/// | `att:retained` | zset | closed class ids by close time, for the retention purge |
 /// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window |
 public enum Keys {
     static func prefix(_ classId: String) -> String { "att:{\(classId)}:" }
@@ -26,7 +27,14 @@ public enum Keys {
     public static func live(_ classId: String) -> String { prefix(classId) + "live" }
     public static func code(_ code: String) -> String { "att:code:" + code }
     public static let closing = "att:closing"
+    public static let retained = "att:retained"
     public static func rateLimit(scope: String, key: String) -> String { "att:rl:\(scope):\(key)" }
+
+    /// The class id in a meta key (`att:{cid}:meta`), as SCAN returns them.
+    static func classId(ofMeta key: String) -> String? {
+        guard key.hasPrefix("att:{"), key.hasSuffix("}:meta") else { return nil }
+        return String(key.dropFirst(5).dropLast(6))
+    }
 
     /// The keys every class script receives, in this order (the Lua prelude names them).
     static func classKeys(_ classId: String) -> [String] {

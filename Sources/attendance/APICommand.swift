@@ -19,6 +19,9 @@ struct APICommand: ParsableCommand {
     @Option(help: "Join attempts per join code per minute (env ATTENDANCE_API_JOIN_LIMIT_PER_CODE, config `api.join_limit_per_code`; default 300).")
     var joinLimitPerCode: Int?
 
+    @Option(help: "Purge classes this many days after they closed (env ATTENDANCE_RETENTION_DAYS, config `retention_days`; default 400).")
+    var retentionDays: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -39,6 +42,7 @@ struct APICommand: ParsableCommand {
                                                       default: configuration.joinLimitPerAddress)
         configuration.joinLimitPerCode = try limit(settings, flag: joinLimitPerCode, name: "join_limit_per_code",
                                                    default: configuration.joinLimitPerCode)
+        configuration.retentionDays = try attendance.retentionDays(settings, flag: retentionDays)
         do {
             try APIServer.run(configuration, logger: logger)
         } catch let error as APIServerError {
