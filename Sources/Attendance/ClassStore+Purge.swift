@@ -2,7 +2,7 @@ import RedisClient
 
 /// What `purgeClass` found.
 public enum PurgeOutcome: Equatable, Sendable {
-    /// Deleted; only its audit tombstone remains.
+    /// Deleted; only its tombstone (`Keys.purged`) remains.
     case purged(closedAtMs: Int64)
     /// Closed, but more recently than the cutoff.
     case retained(closedAtMs: Int64)
@@ -27,16 +27,18 @@ extension ClassStore {
                            completion: @escaping (Result<PurgeOutcome, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.success(.gone)) }
         let args = [classId, String(clock()), String(closedBeforeMs), actorId, Self.auditAddress(address)]
-        runClassScript(Self.purgeScript, classId: classId, args: args, decode: { value -> (PurgeOutcome, String)? in
-            guard let fields = value.array, let kind = fields.first?.text else { return nil }
-            switch (kind, fields.count) {
-            case ("purged", 3): return fields[1].int.map { (.purged(closedAtMs: $0), fields[2].text ?? "") }
-            case ("retained", 2): return fields[1].int.map { (.retained(closedAtMs: $0), "") }
-            case ("open", 1): return (.open, "")
-            case ("gone", 1): return (.gone, "")
-            default: return nil
+        let keys = Keys.classKeys(classId) + [Keys.purged(classId)]
+        redis.evalScript(Self.purgeScript, keys: keys, args: args) { [logger] reply in
+            let result = Self.map(reply, logger: logger) { value -> (PurgeOutcome, String)? in
+                guard let fields = value.array, let kind = fields.first?.text else { return nil }
+                switch (kind, fields.count) {
+                case ("purged", 3): return fields[1].int.map { (.purged(closedAtMs: $0), fields[2].text ?? "") }
+                case ("retained", 2): return fields[1].int.map { (.retained(closedAtMs: $0), "") }
+                case ("open", 1): return (.open, "")
+                case ("gone", 1): return (.gone, "")
+                default: return nil
+                }
             }
-        }) { result in
             if case .success(let (outcome, code)) = result { self.updateIndexes(classId, after: outcome, code: code) }
             completion(result.map(\.0))
         }

@@ -10,6 +10,7 @@
 /// | `att:{cid}:known` | set | roster ∪ joined: who appears in snapshots and exports |
 /// | `att:{cid}:events` | stream | the class's events, field `e` = event JSON, `s` = student id or "" |
 /// | `att:{cid}:audit` | stream | who did what, when, from which address |
+/// | `att:{cid}:purged` | hash | tombstone of a purged class (the only key it leaves) |
 /// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
 /// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
@@ -24,6 +25,7 @@ public enum Keys {
     public static func known(_ classId: String) -> String { prefix(classId) + "known" }
     public static func events(_ classId: String) -> String { prefix(classId) + "events" }
     public static func audit(_ classId: String) -> String { prefix(classId) + "audit" }
+    public static func purged(_ classId: String) -> String { prefix(classId) + "purged" }
     public static func live(_ classId: String) -> String { prefix(classId) + "live" }
     public static func code(_ code: String) -> String { "att:code:" + code }
     public static let closing = "att:closing"

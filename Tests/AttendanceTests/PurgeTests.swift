@@ -25,11 +25,10 @@ final class PurgeTests: StoreTestCase {
         (command("KEYS", "*\(classId)*")?.array ?? []).compactMap(\.text).sorted()
     }
 
-    func auditActions(_ classId: String) -> [String] {
-        (command("XRANGE", Keys.audit(classId), "-", "+")?.array ?? []).compactMap { entry in
-            guard let fields = entry.array?.last?.array?.compactMap(\.text), let i = fields.firstIndex(of: "action") else { return nil }
-            return fields[i + 1]
-        }
+    /// The tombstone of a purged class, as field → value.
+    func tombstone(_ classId: String) -> [String: String] {
+        let flat = (command("HGETALL", Keys.purged(classId))?.array ?? []).compactMap(\.text)
+        return Dictionary(uniqueKeysWithValues: stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) })
     }
 
     func testSweepPurgesOnlyClassesClosedLongerThanTheRetentionAndLeavesOnlyTheAuditTombstone() throws {
@@ -46,16 +45,22 @@ final class PurgeTests: StoreTestCase {
         let purged = try succeed { store.sweepRetainedClasses(closedBeforeMs: cutoff, completion: $0) }
         XCTAssertEqual(purged, [old.classId])
 
-        // Only the audit stream and the rate-limit counter (which expires within its window) remain.
+        // Only the tombstone and the rate-limit counter (which expires within its window) remain.
         XCTAssertTrue(runLoop(loop) { self.command("ZSCORE", Keys.retained, old.classId)?.isNull == true })
         let left = keys(of: old.classId)
-        XCTAssertEqual(left.filter { !$0.hasPrefix("att:rl:") }, [Keys.audit(old.classId)])
+        XCTAssertEqual(left.filter { !$0.hasPrefix("att:rl:") }, [Keys.purged(old.classId)])
         for key in left where key.hasPrefix("att:rl:") {
             XCTAssertGreaterThan(command("PTTL", key)?.int ?? -1, 0, "\(key) expires by itself")
         }
         XCTAssertEqual(command("EXISTS", Keys.code(old.code))?.int, 0)
         XCTAssertTrue(command("ZSCORE", Keys.closing, old.classId)?.isNull == true)
-        XCTAssertEqual(auditActions(old.classId), ["purge"])
+        let stone = tombstone(old.classId)
+        XCTAssertEqual(stone["by"], "system")
+        XCTAssertEqual(stone["teacher_id"], teacher.id)
+        XCTAssertEqual(stone["students"], "1")
+        XCTAssertEqual(stone["closed_at_ms"].flatMap(Int64.init), clock.nowMs - 401 * Self.dayMs)
+        XCTAssertEqual(stone["purged_at_ms"].flatMap(Int64.init), clock.nowMs)
+        XCTAssertGreaterThan(stone["audit_entries"].flatMap(Int.init) ?? 0, 3)
 
         XCTAssertEqual(command("HGET", Keys.meta(recent.classId), "state")?.text, "closed")
         XCTAssertEqual(command("HGET", Keys.meta(open.classId), "state")?.text, "open")
@@ -66,7 +71,7 @@ final class PurgeTests: StoreTestCase {
         fail(.classNotFound) { store.snapshot(classId: old.classId, actor: teacher, completion: $0) }
     }
 
-    func testTwoProcessesPurgingAtOnceWriteOneTombstonePerClass() throws {
+    func testTwoProcessesPurgingAtOncePurgeEachClassOnce() throws {
         let classes = try (0..<3).map { _ in try closedClass(daysAgo: 500) }
         let other = ClassStore(redis: redis, signer: signer, qrKey: qrKey, logger: logger, clock: { [clock] in clock!.nowMs })
         var results: [Result<[String], AttendanceError>] = []
@@ -77,7 +82,7 @@ final class PurgeTests: StoreTestCase {
         let purged = results.compactMap { try? $0.get() }.flatMap { $0 }
         XCTAssertEqual(Set(purged), Set(classes.map(\.classId)))
         XCTAssertEqual(purged.count, classes.count, "each class purged by one process only")
-        for created in classes { XCTAssertEqual(auditActions(created.classId), ["purge"]) }
+        for created in classes { XCTAssertEqual(tombstone(created.classId)["by"], "system") }
     }
 
     func testFullWalkFindsClassesMissingFromTheIndex() throws {
@@ -91,7 +96,7 @@ final class PurgeTests: StoreTestCase {
         XCTAssertGreaterThanOrEqual(summary.purged, 1)
         XCTAssertGreaterThanOrEqual(summary.retained, 1)
         XCTAssertGreaterThanOrEqual(summary.open, 1)
-        XCTAssertEqual(keys(of: legacy.classId).filter { !$0.hasPrefix("att:rl:") }, [Keys.audit(legacy.classId)])
+        XCTAssertEqual(keys(of: legacy.classId).filter { !$0.hasPrefix("att:rl:") }, [Keys.purged(legacy.classId)])
         XCTAssertEqual(command("HGET", Keys.meta(open.classId), "state")?.text, "open")
         // The recent class is now indexed by its real close time, for the api's sweep.
         XCTAssertTrue(runLoop(loop) {
@@ -113,7 +118,7 @@ final class PurgeTests: StoreTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, text)
         XCTAssertTrue(text.hasPrefix("purged "), text)
-        XCTAssertEqual(auditActions(old.classId), ["purge"])
+        XCTAssertEqual(tombstone(old.classId)["addr"], "purge command")
         XCTAssertEqual(command("HGET", Keys.meta(open.classId), "state")?.text, "open")
 
         let bad = Process()
