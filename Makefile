@@ -1,11 +1,15 @@
 # The two commands a fresh Debian machine needs (see README.md).
-.PHONY: run test build setup clean
+.PHONY: run test sanitize build setup clean
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+# AddressSanitizer over every test, ThreadSanitizer over the hub tests with two workers (README).
+sanitize:
+	scripts/sanitize.sh all
 
 setup:
 	scripts/setup.sh
@@ -14,4 +18,4 @@ build: setup
 	swift build
 
 clean:
-	rm -rf .build var
+	rm -rf .build .build-asan .build-tsan var

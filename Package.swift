@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependency direction is one way (see docs/ARCHITECTURE.md):
 // executables → Hub/API → Attendance → RedisClient/WebSocket/HTTP/JSON → EventLoop → C targets.
+// Each target lists exactly the modules its sources import (and nothing else).
 let log = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 // The hot-path modules are single-threaded by construction (one loop per thread); runtime
@@ -15,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "attendance", targets: ["attendance"]),
         .executable(name: "attendance-load", targets: ["attendance-load"]),
+        .executable(name: "EchoServer", targets: ["EchoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,29 +29,31 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
-        .target(name: "EventLoop", dependencies: ["CLibUV", log], swiftSettings: hotPath),
+        .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: hotPath),
         .target(name: "JSON", swiftSettings: hotPath),
-        .target(name: "HTTP", dependencies: ["EventLoop", "JSON", log]),
-        .target(name: "WebSocket", dependencies: ["EventLoop", "HTTP", "COpenSSL"], swiftSettings: hotPath),
+        .target(name: "HTTP", dependencies: ["EventLoop", log]),
+        .target(name: "WebSocket", dependencies: ["EventLoop", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", "COpenSSL", log]),
-        .target(name: "Attendance", dependencies: ["RedisClient", "JSON", "COpenSSL", log]),
+        .target(name: "Attendance", dependencies: ["RedisClient", "EventLoop", "JSON", "COpenSSL", log]),
         .target(name: "Hub", dependencies: ["Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", log], swiftSettings: hotPath),
         .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log]),
-        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "EventLoop", argumentParser, log]),
+        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "RedisClient", "EventLoop", argumentParser, log]),
         .executableTarget(
             name: "attendance-load",
             dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "Attendance", argumentParser,
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "LoadTests"),
+        // The Autobahn|TestSuite echo server: the WebSocket layer alone, nothing of the product.
+        .executableTarget(name: "EchoServer", dependencies: ["EventLoop", "WebSocket"], path: "Examples/EchoServer"),
 
-        .target(name: "TestSupport", dependencies: ["EventLoop", "WebSocket", "HTTP", "JSON"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EventLoop", "WebSocket", "JSON"], path: "Tests/TestSupport"),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"]),
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "HTTP", "EventLoop", "TestSupport"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "EventLoop", "TestSupport"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "EventLoop", "TestSupport"]),
         .testTarget(name: "AttendanceTests", dependencies: ["Attendance", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Attendance", "WebSocket", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
         .testTarget(name: "LoadToolTests", dependencies: ["TestSupport"]),
     ],

@@ -33,6 +33,9 @@ public struct APIConfiguration: Sendable {
     /// How often classes past their `duration_s` are closed. State is in Redis, so a class whose end
     /// passed while no process ran is closed by the first sweep after a restart.
     public var sweepIntervalMs: UInt64 = 5_000
+    /// Closed classes are purged this many days after they closed (a school year plus time for
+    /// appeals), by the same sweep; only each class's audit tombstone remains.
+    public var retentionDays = 400
     /// On SIGINT/SIGTERM, requests in flight get this long to finish before the process exits.
     public var shutdownGraceMs: UInt64 = 5_000
 

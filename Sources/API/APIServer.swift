@@ -15,11 +15,12 @@ public final class APIServer {
     let redis: RedisClient
     let store: ClassStore
     let metrics = APIMetrics()
-    private let clock: () -> Int64
+    let clock: () -> Int64
     private var server: HTTPServer?
     private var handlers: APIHandlers?
     private var sweepTimer: LoopTimer?
-    private var sweeping = false
+    /// True while a close or purge sweep runs: one at a time per process.
+    var sweeping = false
     private var signals: [SignalWatcher] = []
     private var drainTimer: LoopTimer?
     /// True once `shutdown()` was called.
@@ -97,10 +98,11 @@ public final class APIServer {
             self.sweeping = false
             switch result {
             case .success(let closed):
-                guard !closed.isEmpty else { return }
-                self.metrics.classesSwept += closed.count
-                self.logger.info("closed \(closed.count) class(es) at the end of their duration", metadata: ["class_ids": "\(closed)"])
-                if closed.count >= ClassStore.sweepBatch { self.sweepExpiredClasses() }
+                if !closed.isEmpty {
+                    self.metrics.classesSwept += closed.count
+                    self.logger.info("closed \(closed.count) class(es) at the end of their duration", metadata: ["class_ids": "\(closed)"])
+                }
+                if closed.count >= ClassStore.sweepBatch { self.sweepExpiredClasses() } else { self.purgeRetainedClasses() }
             case .failure(let error):
                 self.logger.warning("auto-close sweep failed: \(error.message)")
             }

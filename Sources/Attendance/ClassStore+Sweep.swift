@@ -31,7 +31,7 @@ extension ClassStore {
         guard let classId = due.first else { return completion(.success(closed)) }
         let rest = due.dropFirst()
         guard Identifier.isValid(classId) else {
-            forgetClass(classId, code: "")
+            forgetClass(classId, code: "", closed: false)
             return sweep(rest, closed: closed, nowMs: nowMs, completion: completion)
         }
         closeClass(classId: classId, actorId: Actor.system.id, owner: "", address: "sweep") { result in
@@ -41,11 +41,11 @@ extension ClassStore {
             case .failure(.classClosed):
                 // Closed by someone whose cleanup did not finish: finish it.
                 self.redis.send(["HGET", Keys.meta(classId), "code"]) { code in
-                    self.forgetClass(classId, code: (try? code.get())?.text ?? "")
+                    self.forgetClass(classId, code: (try? code.get())?.text ?? "", closed: true)
                     self.sweep(rest, closed: closed, nowMs: nowMs, completion: completion)
                 }
             case .failure(.notFound):
-                self.forgetClass(classId, code: "")
+                self.forgetClass(classId, code: "", closed: false)
                 self.sweep(rest, closed: closed, nowMs: nowMs, completion: completion)
             case .failure(let error):
                 self.logger.error("auto-close failed; retrying later",

@@ -69,19 +69,32 @@ extension ClassStore {
             else { return nil }
             return (CloseResult(closedAtMs: closedAt, markedAbsent: Int(marked), offset: offset), code)
         }) { result in
-            if case .success(let (_, code)) = result { self.forgetClass(classId, code: code) }
+            if case .success(let (_, code)) = result { self.forgetClass(classId, code: code, closed: true) }
             completion(result.map(\.0))
         }
     }
 
     /// Removes what only an open class needs: its join code, its auto-close entry, its cached facts.
-    func forgetClass(_ classId: String, code: String) {
+    /// A closed class enters the retention index first, so a crash in between leaves it in
+    /// `att:closing`, whose sweep calls this again.
+    func forgetClass(_ classId: String, code: String, closed: Bool) {
         paramsCache[classId] = nil
         releaseCode(code, classId: classId)
-        redis.send(["ZREM", Keys.closing, classId]) { [logger] result in
-            if case .failure(let error) = result {
-                logger.warning("could not remove auto-close entry", metadata: ["class_id": "\(classId)", "error": "\(error)"])
+        let removeClosing = { [logger, redis] in
+            redis.send(["ZREM", Keys.closing, classId]) { result in
+                if case .failure(let error) = result {
+                    logger.warning("could not remove auto-close entry", metadata: ["class_id": "\(classId)", "error": "\(error)"])
+                }
             }
+        }
+        guard closed else { return removeClosing() }
+        // Scored now, not by the close time: at most a sweep interval later than the real close,
+        // and the purge script checks the real `closed_at_ms` anyway.
+        redis.send(["ZADD", Keys.retained, "NX", String(clock()), classId]) { [logger] result in
+            if case .failure(let error) = result {
+                return logger.warning("could not register class for retention", metadata: ["class_id": "\(classId)", "error": "\(error)"])
+            }
+            removeClosing()
         }
     }
 }

@@ -162,6 +162,7 @@ public final class ClassStore {
     static let overrideScript = RedisScript(OverrideScript.source)
     static let bulkScript = RedisScript(BulkScript.source)
     static let closeScript = RedisScript(CloseScript.source)
+    static let purgeScript = RedisScript(PurgeScript.source)
     static let snapshotScript = RedisScript(ReadScripts.snapshot)
     static let infoScript = RedisScript(ReadScripts.info)
     static let eventsScript = RedisScript(ReadScripts.events)

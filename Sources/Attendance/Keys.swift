@@ -10,13 +10,15 @@
 /// | `att:{cid}:known` | set | roster ∪ joined: who appears in snapshots and exports |
 /// | `att:{cid}:events` | stream | the class's events, field `e` = event JSON, `s` = student id or "" |
 /// | `att:{cid}:audit` | stream | who did what, when, from which address |
+/// | `att:{cid}:purged` | hash | tombstone of a purged class (the only key it leaves) |
 /// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
 /// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
+/// | `att:retained` | zset | closed class ids by close time, for the retention purge |
 /// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window (class creations per teacher) |
 /// | `att:fail:<address>` | string | failed attempts from one source address (IPv6: its /64) in this window |
 ///
-/// The last four are global keys, each written by its own command or one-key script: a script in
+/// The last five are global keys, each written by its own command or one-key script: a script in
 /// Redis Cluster may only touch keys of one slot, and a failure counter belongs to an address, not
 /// to a class.
 public enum Keys {
@@ -28,11 +30,19 @@ public enum Keys {
     public static func known(_ classId: String) -> String { prefix(classId) + "known" }
     public static func events(_ classId: String) -> String { prefix(classId) + "events" }
     public static func audit(_ classId: String) -> String { prefix(classId) + "audit" }
+    public static func purged(_ classId: String) -> String { prefix(classId) + "purged" }
     public static func live(_ classId: String) -> String { prefix(classId) + "live" }
     public static func code(_ code: String) -> String { "att:code:" + code }
     public static let closing = "att:closing"
+    public static let retained = "att:retained"
     public static func rateLimit(scope: String, key: String) -> String { "att:rl:\(scope):\(key)" }
     public static func failures(address: String) -> String { "att:fail:" + SourceAddress.failureKey(address) }
+
+    /// The class id in a meta key (`att:{cid}:meta`), as SCAN returns them.
+    static func classId(ofMeta key: String) -> String? {
+        guard key.hasPrefix("att:{"), key.hasSuffix("}:meta") else { return nil }
+        return String(key.dropFirst(5).dropLast(6))
+    }
 
     /// The keys every class script receives, in this order (the Lua prelude names them).
     static func classKeys(_ classId: String) -> [String] {

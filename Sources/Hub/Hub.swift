@@ -35,6 +35,13 @@ public enum Hub {
             thread.stackSize = 1 << 20
             thread.start()
         }
+        // Only the workers' loops handle SIGINT/SIGTERM. Under ThreadSanitizer a signal delivered to
+        // this thread, parked in a futex wait it does not intercept, would be deferred forever.
+        var shutdownSignals = sigset_t()
+        sigemptyset(&shutdownSignals)
+        sigaddset(&shutdownSignals, SIGINT)
+        sigaddset(&shutdownSignals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &shutdownSignals, nil)
         group.wait()
         if let failure = failures.first { throw HubError(description: failure) }
         logger.info("hub stopped")

@@ -80,6 +80,13 @@ public final class WebSocketClient: TCPConnectionDelegate, WebSocketEndpoint {
         text.withUTF8 { sendText(UnsafeRawBufferPointer($0)) }
     }
 
+    public func sendBinary(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .open else { return }
+        writeFrame(.binary, bytes)
+    }
+
+    public func sendBinary(_ bytes: [UInt8]) { bytes.withUnsafeBytes { sendBinary($0) } }
+
     public func sendPing(_ payload: [UInt8] = []) {
         guard state == .open else { return }
         payload.withUnsafeBytes { writeFrame(.ping, UnsafeRawBufferPointer(rebasing: $0.prefix(125))) }

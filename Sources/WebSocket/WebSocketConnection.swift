@@ -73,6 +73,17 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         bytes.withUnsafeBytes { sendText($0) }
     }
 
+    /// Sends one binary frame.
+    public func sendBinary(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .open else { return }
+        writeFrame(.binary, bytes)
+        checkBackpressure()
+    }
+
+    public func sendBinary(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { sendBinary($0) }
+    }
+
     /// Sends a frame built once by `WebSocketFrameEncoder` and shared by every receiver.
     public func send(frame: ByteBuffer) {
         guard state == .open else { return }

@@ -28,6 +28,9 @@ struct APICommand: ParsableCommand {
 
     @OptionGroup var failureLimits: FailureLimitOptions
 
+    @Option(help: "Purge classes this many days after they closed (env ATTENDANCE_RETENTION_DAYS, config `retention_days`; default 400).")
+    var retentionDays: Int?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -50,6 +53,7 @@ struct APICommand: ParsableCommand {
         configuration.classCreationsPerTeacher = try positive(settings, flag: classCreationsPerTeacher, name: "class_creations_per_teacher",
                                                               prefix: "api.", default: configuration.classCreationsPerTeacher)
         warnDeprecated(settings, logger: logger)
+        configuration.retentionDays = try attendance.retentionDays(settings, flag: retentionDays)
         do {
             try APIServer.run(configuration, logger: logger)
         } catch let error as APIServerError {

@@ -1,0 +1,21 @@
+@testable import API
+import Attendance
+import TestSupport
+import XCTest
+
+final class RetentionTests: APITestCase {
+    /// The api's sweep purges a class once it has been closed for `retentionDays` (that it keeps younger
+    /// ones is PurgeTests' part).
+    func testClosedClassesArePurgedAfterTheRetentionPeriod() throws {
+        stopServer()
+        try startServer { $0.sweepIntervalMs = 20; $0.retentionDays = 2 }
+        let classId = createClass()["class_id"]!.string!
+        XCTAssertEqual(request("POST", "/v1/classes/\(classId)/close", token: teacher, json: "{}").status, 200)
+
+        clock.offsetMs = 2 * 86_400_000 + 60_000
+        XCTAssertTrue(runLoop(loop) { self.server.metrics.classesPurged > 0 })
+        XCTAssertTrue(runLoop(loop) { self.request("GET", "/v1/classes/\(classId)", token: self.teacher).status == 404 })
+        XCTAssertTrue(server.metrics.prometheusText(redisReconnects: 0, redisConnected: true)
+            .contains("attendance_api_classes_purged_total \(server.metrics.classesPurged)"))
+    }
+}
