@@ -239,7 +239,7 @@ final class HubWorker {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
             return
         }
-        guard subscriber.isConnected && redis.isConnected else {
+        guard subscriber.isHealthy && redis.isHealthy else {
             session.sendError(id: id, .unavailable)
             return
         }

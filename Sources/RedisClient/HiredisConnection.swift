@@ -186,7 +186,9 @@ final class HiredisConnection {
             return fail(error)
         }
         if let oldest = deadlines.first, now >= oldest {
-            logger.warning("redis did not answer within \(configuration.commandTimeoutMs) ms; dropping the connection")
+            // Warn once per outage; the unanswered handshakes of the reconnect attempts are expected.
+            let message: Logger.Message = "redis did not answer within \(configuration.commandTimeoutMs) ms; dropping the connection"
+            if isReady { logger.warning(message) } else { logger.debug(message) }
             return fail(.timeout)
         }
         if isReady, deadlines.isEmpty, now - lastActivityMs >= configuration.keepAliveMs {
