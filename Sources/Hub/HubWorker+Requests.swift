@@ -8,7 +8,7 @@ extension HubWorker {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
             return
         }
-        guard subscriber.isConnected && redis.isConnected else {
+        guard subscriber.isHealthy && redis.isHealthy else {
             session.sendError(id: id, .unavailable)
             return
         }

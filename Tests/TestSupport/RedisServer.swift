@@ -10,6 +10,7 @@ public final class RedisServer: @unchecked Sendable {
     private var process: Process?
     private let directory: String
     private let owned: Bool
+    private let extraArguments: [String]
 
     public var url: String { "redis://\(host):\(port)" }
 
@@ -34,11 +35,14 @@ public final class RedisServer: @unchecked Sendable {
         port = externalPort
         directory = NSTemporaryDirectory()
         owned = false
+        extraArguments = []
     }
 
-    /// Starts a private redis-server (for tests that stop or restart it).
-    public init(port: Int? = nil) throws {
+    /// Starts a private redis-server (for tests that stop or restart it); `arguments` are added to
+    /// its command line (e.g. `["--replicaof", "127.0.0.1", "6379"]`).
+    public init(port: Int? = nil, arguments: [String] = []) throws {
         self.port = port ?? freeTCPPort()
+        extraArguments = arguments
         directory = NSTemporaryDirectory() + "attendance-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         owned = true
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -50,7 +54,7 @@ public final class RedisServer: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.redisServerPath())
         p.arguments = ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "",
-                       "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+                       "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"] + extraArguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -67,9 +71,30 @@ public final class RedisServer: @unchecked Sendable {
         guard let p = process else { return }
         process = nil
         if p.isRunning {
+            // A stopped (SIGSTOP) server would never act on SIGTERM.
+            kill(p.processIdentifier, SIGCONT)
             p.terminate()
             p.waitUntilExit()
         }
+    }
+
+    /// `kill -9`: the server dies without closing anything itself (its sockets are closed by the kernel).
+    public func crash() {
+        guard let p = process else { return }
+        process = nil
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    /// SIGSTOP: the server stalls with its connections open (the kernel still accepts new ones).
+    /// Pair with `resume()`; `stop()` and `crash()` also work on a paused server.
+    public func pause() {
+        if let p = process { kill(p.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after `pause()`.
+    public func resume() {
+        if let p = process { kill(p.processIdentifier, SIGCONT) }
     }
 
     /// Stops and starts again on the same port (for reconnect tests).
