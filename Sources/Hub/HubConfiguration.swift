@@ -32,9 +32,10 @@ public struct HubConfiguration: Sendable {
 
     /// What one client may ask per second before it is answered `rate_limited` (ClientBudget.swift).
     public var clientBudget = ClientBudgetLimits()
-    /// WebSocket and HTTP connections open at once from one address: a whole school behind one NAT
-    /// address fits, one script opening sockets in a loop does not.
-    public var maxConnectionsPerAddress = 5000
+    /// WebSocket and HTTP connections open at once from one address: a whole campus behind one NAT
+    /// address (or a TCP load balancer that hides client addresses) fits; one script cannot take every
+    /// descriptor of a hub whose open-file limit is raised beyond it.
+    public var maxConnectionsPerAddress = 20_000
     /// Connections open at once in total; nil: the open-file limit minus a reserve (`Hub.run`).
     public var maxConnections: Int?
     /// Built by `Hub.run` from the two caps and shared by every worker's listener.

@@ -143,7 +143,7 @@ struct HubCommand: ParsableCommand {
     @Option(help: "Close with 1008 after this many rate_limited replies within 10 s (default 50).")
     var clientBudgetStrikes: Int?
 
-    @Option(help: "Connections open at once from one address, beyond which 503 (default 5000: a school behind one NAT).")
+    @Option(help: "Connections open at once from one address, beyond which 503 (default 20000: a campus behind one NAT address, or a load balancer).")
     var maxConnectionsPerAddress: Int?
 
     @Option(help: "Connections open at once in total, beyond which 503 (default: the open-file limit minus a reserve for Redis and listeners).")
