@@ -187,7 +187,8 @@ final class SlowReplayTests: HubTestCase {
     func testLongReplayIsPacedForASlowReader() throws {
         let hub = try startHub(extra: ["--max-queued-bytes", "262144"])
         let created = try createClass()
-        let total = 50_000
+        // About 4 MB of events: 16 times the send-queue limit below.
+        let total = 20_000
         // Far beyond the default cap of a class without a roster (2,000): this test wants a long log.
         store.limits.classSizeLimit = total
         var joined = 0
@@ -196,7 +197,7 @@ final class SlowReplayTests: HubTestCase {
                 if case .success = $0 { joined += 1 }
             }
         }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 60000) { joined == total })
+        XCTAssertTrue(runLoop(loop, timeoutMs: 120_000) { joined == total })
         let dashboard = connected(hub, token: token(.teacher, "t1"))
         dashboard.send(["type": "subscribe", "class_id": created.classId, "since": "0-0", "id": "r"])
         dashboard.client!.pauseReading()

@@ -25,7 +25,9 @@ final class ClientLimitsTests: HubTestCase {
         XCTAssertLessThan(sent, 64 << 20, "the hub kept reading pings without dropping the client")
         XCTAssertTrue(waitFor { self.metric(hub, "attendance_hub_send_queue_drops_total") == 1 })
         let growthKiB = residentKiB(pid: hub.pid) - rssBefore
-        XCTAssertLessThan(growthKiB, 8 * 1024, "hub RSS grew by \(growthKiB) KiB")
+        // Under AddressSanitizer (make sanitize) freed memory stays resident in its quarantine.
+        let boundKiB = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil ? 8 * 1024 : 32 * 1024
+        XCTAssertLessThan(growthKiB, boundKiB, "hub RSS grew by \(growthKiB) KiB")
         // Everyone else is still served.
         let other = connected(hub, token: token(.teacher, "t2"))
         other.send(["type": "ping", "id": "1"])
