@@ -65,7 +65,7 @@ final class HubWorker {
                 .adding("Sec-WebSocket-Version", "13"))
         }
         var http = HTTPServerConfiguration()
-        http.reusePort = configuration.workers > 1
+        http.reusePort = configuration.reusePort || configuration.workers > 1
         server = try HTTPServer(loop: loop, address: configuration.listen, configuration: http, logger: logger,
                                 upgradeHandler: { [unowned self] request, connection, leftover in
                                     self.upgrade(request, connection: connection, leftover: leftover)
