@@ -8,8 +8,11 @@ public final class RedisServer: @unchecked Sendable {
     public private(set) var port: Int
     public let host = "127.0.0.1"
     private var process: Process?
-    private let directory: String
+    public let directory: String
     private let owned: Bool
+    /// AOF with `appendfsync always` (Config/redis.conf's durability): what a restart after `kill -9`
+    /// must recover every acknowledged write from.
+    public let durable: Bool
 
     public var url: String { "redis://\(host):\(port)" }
 
@@ -34,13 +37,16 @@ public final class RedisServer: @unchecked Sendable {
         port = externalPort
         directory = NSTemporaryDirectory()
         owned = false
+        durable = false
     }
 
-    /// Starts a private redis-server (for tests that stop or restart it).
-    public init(port: Int? = nil) throws {
+    /// Starts a private redis-server (for tests that stop, kill or restart it); `durable` turns on
+    /// the AOF with `appendfsync always`.
+    public init(port: Int? = nil, durable: Bool = false) throws {
         self.port = port ?? freeTCPPort()
         directory = NSTemporaryDirectory() + "attendance-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         owned = true
+        self.durable = durable
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try start()
     }
@@ -49,8 +55,7 @@ public final class RedisServer: @unchecked Sendable {
         guard owned else { return }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.redisServerPath())
-        p.arguments = ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "",
-                       "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        p.arguments = arguments + ["--daemonize", "no"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -63,13 +68,62 @@ public final class RedisServer: @unchecked Sendable {
         throw NSError(domain: "RedisServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start on port \(port)"])
     }
 
-    public func stop() {
-        guard let p = process else { return }
+    /// The server's arguments (without `--daemonize`); the same every start, so a restart reads the
+    /// AOF the killed server wrote. The pid file names whichever server runs, even one another
+    /// process restarted (`restartCommand`).
+    public var arguments: [String] {
+        ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "", "--loglevel", "warning",
+         "--pidfile", pidFile] + (durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
+    }
+
+    public var pidFile: String { directory + "/redis.pid" }
+
+    /// A shell command that starts this server again in the background, for a chaos runner
+    /// (`attendance-load --redis-restart`); `stop()` still finds it through the pid file.
+    public var restartCommand: String {
+        ([Self.redisServerPath()] + arguments + ["--daemonize", "yes"]).map { "'\($0)'" }.joined(separator: " ")
+    }
+
+    /// The pid of the running server: our child, or one started by `restartCommand`.
+    public var pid: Int32 {
+        if let p = process, p.isRunning { return p.processIdentifier }
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              pid > 0, kill(pid, 0) == 0 else { return 0 }
+        return pid
+    }
+
+    /// Sends `signal` to the running server.
+    public func signal(_ signal: Int32) {
+        let pid = self.pid
+        if pid > 0 { kill(pid, signal) }
+    }
+
+    /// `kill -9`: no shutdown, no final fsync; only what the AOF already holds survives.
+    public func kill9() {
+        guard owned else { return }
+        let pid = self.pid
+        guard pid > 0 else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        process?.waitUntilExit()
         process = nil
-        if p.isRunning {
-            p.terminate()
-            p.waitUntilExit()
+        // A server started by someone else is not our child: wait until it is gone.
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(10_000) }
+    }
+
+    public func stop() {
+        guard owned else { return }
+        // A stopped (SIGSTOP) server must be continued to act on SIGTERM.
+        signal(SIGCONT)
+        if let p = process {
+            process = nil
+            if p.isRunning {
+                p.terminate()
+                p.waitUntilExit()
+            }
         }
+        kill9()
     }
 
     /// Stops and starts again on the same port (for reconnect tests).
