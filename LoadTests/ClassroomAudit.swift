@@ -26,7 +26,25 @@ extension ClassroomScenario {
     /// The ids the export shows as present or late; nil if it could not be read before the deadline.
     private func exportPresent(_ teacher: ClassroomTeacher, deadlineNs: UInt64, attempt: Int,
                                _ done: @escaping (Set<String>?) -> Void) {
-        api.get("/v1/classes/\(teacher.classId)/attendance", token: teacher.token) { [unowned self] response in
+        // An api that lost Redis may never answer: an unanswered export counts as refused.
+        var answered = false
+        let retry = { [unowned self] (why: String) in
+            guard EventLoop.monotonicNs() < deadlineNs else {
+                self.run.errors.add("attendance export: \(why)")
+                return done(nil)
+            }
+            self.retries.after(ms: self.retries.backoffMs(attempt: attempt)) {
+                self.exportPresent(teacher, deadlineNs: deadlineNs, attempt: attempt + 1, done)
+            }
+        }
+        retries.after(ms: ClassroomStudent.attemptTimeoutMs) {
+            guard !answered else { return }
+            answered = true
+            retry("no answer")
+        }
+        api.get("/v1/classes/\(teacher.classId)/attendance", token: teacher.token) { response in
+            guard !answered else { return }
+            answered = true
             if let response, response.isSuccess, let rows = response.body?["students"]?.array {
                 var present = Set<String>()
                 for row in rows {
@@ -35,13 +53,7 @@ extension ClassroomScenario {
                 }
                 return done(present)
             }
-            guard EventLoop.monotonicNs() < deadlineNs else {
-                self.run.errors.add("attendance export: \(response?.errorKind ?? "no response")")
-                return done(nil)
-            }
-            self.retries.after(ms: self.retries.backoffMs(attempt: attempt)) {
-                self.exportPresent(teacher, deadlineNs: deadlineNs, attempt: attempt + 1, done)
-            }
+            retry(response?.errorKind ?? "no response")
         }
     }
 }

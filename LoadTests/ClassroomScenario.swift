@@ -340,10 +340,11 @@ final class ClassroomScenario: Scenario {
     func progressLine() -> String {
         let total = classCount * studentsPerClass
         var line = "classes \(classesReady)/\(classCount)  joined+connected \(studentsConnected)/\(total)"
-        if phase == .checkingIn || phase == .draining || phase == .finished {
+        if phase == .checkingIn || phase == .draining || phase == .auditing || phase == .finished {
             line += "  checked in \(checkinsAcked)/\(order.count)  events \(eventsSeen)"
             line += "  p99 ack \(ack.liveP99) event \(event.liveP99)"
             if retrying { line += "  retries \(chaos.retries) reconnects \(chaos.reconnects)" }
+            if phase == .auditing { line += "  reading the attendance exports" }
         }
         return line
     }
