@@ -275,8 +275,16 @@ func runShell(_ command: String) -> Int32 {
         for p in argv { free(p) }
         for p in envp { free(p) }
     }
+    // The command (and a server it daemonizes) gets no descriptor of ours but stderr: an inherited
+    // pipe would keep whoever reads this tool's output waiting after it exited.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
     var pid: pid_t = 0
-    guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, &envp) == 0 else { return -1 }
+    guard posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, &envp) == 0 else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
@@ -325,3 +333,16 @@ final class RetryQueue {
 
 @available(*, unavailable)
 extension RetryQueue: Sendable {}
+
+/// This process's open file descriptors (from /proc/self/fd).
+private func openDescriptors() -> [Int32] {
+    guard let dir = opendir("/proc/self/fd") else { return [] }
+    let own = dirfd(dir)
+    var fds: [Int32] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let fd = Int32(name), fd != own { fds.append(fd) }
+    }
+    closedir(dir)
+    return fds
+}

@@ -24,10 +24,11 @@ public final class AttendanceProcess: @unchecked Sendable {
         return bundle.appendingPathComponent("attendance").path
     }
 
-    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = []) throws {
+    /// - Parameter logLevel: fault tests pass `error`: every request refused during an outage is a warning.
+    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = [], logLevel: String = "warning") throws {
         self.kind = kind
         self.port = port ?? freeTCPPort()
-        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", "warning"] + extra
+        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", logLevel] + extra
         try start()
     }
 

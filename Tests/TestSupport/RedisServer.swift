@@ -88,8 +88,16 @@ public final class RedisServer: @unchecked Sendable {
     public var pid: Int32 {
         if let p = process, p.isRunning { return p.processIdentifier }
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              pid > 0, kill(pid, 0) == 0 else { return 0 }
+              pid > 0, Self.isAlive(pid) else { return 0 }
         return pid
+    }
+
+    /// True while `pid` runs; a killed server nobody reaped yet (a zombie) counts as gone.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
     }
 
     /// Sends `signal` to the running server.
@@ -109,7 +117,7 @@ public final class RedisServer: @unchecked Sendable {
         process = nil
         // A server started by someone else is not our child: wait until it is gone.
         let deadline = Date().addingTimeInterval(10)
-        while kill(pid, 0) == 0 && Date() < deadline { usleep(10_000) }
+        while Self.isAlive(pid) && Date() < deadline { usleep(10_000) }
     }
 
     public func stop() {
