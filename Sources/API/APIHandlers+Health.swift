@@ -1,10 +1,11 @@
 import HTTP
 
 extension APIHandlers {
-    /// `GET /healthz`: 200 while the Redis connection is up, 503 while it is down (the API can
-    /// answer nothing useful without it), so a load balancer takes the process out of rotation.
+    /// `GET /healthz`: 200 while the Redis connection is up and answering, 503 while it is down or
+    /// stalled (the API can answer nothing useful without it), so a load balancer takes the process
+    /// out of rotation.
     func health(_ exchange: Exchange) {
-        let up = store.redis.isConnected
+        let up = store.redis.isHealthy
         let body = up ? #"{"status":"ok","redis":"ok"}"# : #"{"status":"unavailable","redis":"down"}"#
         exchange.json(up ? 200 : 503, Array(body.utf8))
     }

@@ -98,7 +98,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
     /// right now, which the client should see as `unavailable` rather than as its own mistake.
     public init(redis error: RedisError) {
         switch error {
-        case .disconnected, .connection:
+        case .disconnected, .connection, .timeout, .notReplicated:
             self = .unavailable
         case .reply(let text):
             self = AttendanceError(scriptReply: text) ?? .unavailable

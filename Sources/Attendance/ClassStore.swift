@@ -137,13 +137,14 @@ public final class ClassStore {
     static func auditAddress(_ address: String) -> String { String(address.prefix(100)) }
 
     // MARK: - Scripts (loaded once per server, then EVALSHA)
+    // `writes`: the script writes an acknowledged record; with replica durability it waits for WAIT.
 
-    static let createScript = RedisScript(CreateClassScript.source)
-    static let joinScript = RedisScript(JoinScript.source)
-    static let checkinScript = RedisScript(CheckinScript.source)
-    static let overrideScript = RedisScript(OverrideScript.source)
-    static let bulkScript = RedisScript(BulkScript.source)
-    static let closeScript = RedisScript(CloseScript.source)
+    static let createScript = RedisScript(CreateClassScript.source, writes: true)
+    static let joinScript = RedisScript(JoinScript.source, writes: true)
+    static let checkinScript = RedisScript(CheckinScript.source, writes: true)
+    static let overrideScript = RedisScript(OverrideScript.source, writes: true)
+    static let bulkScript = RedisScript(BulkScript.source, writes: true)
+    static let closeScript = RedisScript(CloseScript.source, writes: true)
     static let snapshotScript = RedisScript(ReadScripts.snapshot)
     static let infoScript = RedisScript(ReadScripts.info)
     static let eventsScript = RedisScript(ReadScripts.events)

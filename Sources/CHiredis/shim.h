@@ -1,5 +1,4 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-// The libuv adapter is header-only with static functions; including it here makes
-// redisLibuvAttach callable from Swift without a C wrapper (checked with hiredis 0.14).
-#include <hiredis/adapters/libuv.h>
+// hiredis' own adapters/libuv.h is deliberately not used: version 0.14 ignores poll errors, so a
+// refused or reset connection is never noticed. RedisClient/LibuvBridge.swift replaces it.

@@ -88,7 +88,8 @@ final class HubWorker {
     // MARK: HTTP
 
     private func health(_ responder: HTTPResponder) {
-        let up = redis.isConnected && subscriber.isConnected
+        // Healthy, not merely connected: a stalled Redis turns this 503 within a few seconds.
+        let up = redis.isHealthy && subscriber.isHealthy
         let body = up ? #"{"status":"ok","redis":"ok"}"# : #"{"status":"unavailable","redis":"down"}"#
         responder.send(HTTPResponse(status: up ? 200 : 503, headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
     }
@@ -238,7 +239,7 @@ final class HubWorker {
             session.sendError(id: id, .conflict("already subscribed to \(classId)"))
             return
         }
-        guard subscriber.isConnected && redis.isConnected else {
+        guard subscriber.isHealthy && redis.isHealthy else {
             session.sendError(id: id, .unavailable)
             return
         }

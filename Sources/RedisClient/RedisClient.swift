@@ -4,25 +4,32 @@ import Logging
 
 /// Commands to Redis over one pipelined hiredis connection on the loop. Reconnects by itself;
 /// a command issued while disconnected fails at once with `.disconnected` rather than waiting,
-/// so callers can answer 503 instead of hanging.
+/// and one whose reply does not come within `commandTimeoutMs` fails with `.timeout`, so callers
+/// can answer 503 instead of hanging.
 public final class RedisClient {
     let connection: HiredisConnection
 
     public init(loop: EventLoop, configuration: RedisConfiguration, logger: Logger) {
         connection = HiredisConnection(loop: loop, configuration: configuration, logger: logger)
+        // A PING on an idle connection: its deadline notices a dead or stalled server.
+        connection.onIdle = { [weak self] in self?.send(["PING"]) { _ in } }
     }
 
     public func connect() { connection.connect() }
     public func close() { connection.close() }
-    public var isConnected: Bool { connection.isConnected }
+    /// Connected and ready for commands.
+    public var isConnected: Bool { connection.isReady }
+    /// Connected, and no reply overdue: false within about half the command timeout of Redis stalling.
+    public var isHealthy: Bool { connection.isHealthy }
     public var reconnects: Int { connection.reconnects }
+    public var configuration: RedisConfiguration { connection.configuration }
 
     /// Called with true when a connection is (re)established, false when it is lost.
     public var onStateChange: ((Bool) -> Void)? {
         didSet {
             let handler = onStateChange
-            connection.onConnected = { handler?(true) }
-            connection.onDisconnected = { _ in handler?(false) }
+            connection.onReady = { handler?(true) }
+            connection.onLost = { _ in handler?(false) }
         }
     }
 
@@ -38,15 +45,17 @@ public final class RedisClient {
     }
 
     public func send(bytes args: [[UInt8]], completion: @escaping Completion) {
-        guard connection.isConnected else { completion(.failure(.disconnected)); return }
+        guard connection.isReady else { completion(.failure(.disconnected)); return }
         let pending = Unmanaged.passRetained(Pending(completion))
-        let submitted = connection.submit(args, callback: { _, reply, privdata in
+        let submitted = connection.submit(args, callback: { ac, reply, privdata in
             let pending = Unmanaged<Pending>.fromOpaque(privdata!).takeRetainedValue()
+            let connection = LibuvBridge.owner(of: ac!)
             guard let reply else {
                 // hiredis passes no reply when the context is torn down with the command in flight.
-                pending.completion(.failure(.connection("connection lost before the reply")))
+                pending.completion(.failure(connection.lostReplyError(ac)))
                 return
             }
+            connection.replyArrived()
             let value = RedisValue(reply.assumingMemoryBound(to: redisReply.self))
             if case .error(let message) = value {
                 pending.completion(.failure(.reply(message)))
@@ -62,6 +71,9 @@ public final class RedisClient {
 
     /// Runs a Lua script by its SHA-1 (EVALSHA); when the server does not know it yet (first use,
     /// or after a restart/FLUSH), loads it with EVAL, which also caches it for next time.
+    /// A script that `writes` is followed, with `durability replica`, by `WAIT 1` on the same
+    /// connection (pipelined, so it covers exactly this write and everything before it); it
+    /// succeeds only once a replica has the write.
     public func evalScript(_ script: RedisScript, keys: [String], args: [String], completion: @escaping Completion) {
         evalScript(script, keys: keys, args: args.map { Array($0.utf8) }, completion: completion)
     }
@@ -71,13 +83,62 @@ public final class RedisClient {
         tail.reserveCapacity(1 + keys.count + args.count)
         for key in keys { tail.append(Array(key.utf8)) }
         tail.append(contentsOf: args)
-        send(bytes: [Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail) { [weak self] result in
-            if case .failure(.reply(let message)) = result, message.hasPrefix("NOSCRIPT") {
-                guard let self else { completion(result); return }
-                self.send(bytes: [Array("EVAL".utf8), Array(script.source.utf8)] + tail, completion: completion)
-            } else {
-                completion(result)
+        let durable = script.writes && connection.configuration.durability == .replica
+        run(script, tail: tail, byDigest: true, durable: durable, completion: completion)
+    }
+
+    private func run(_ script: RedisScript, tail: [[UInt8]], byDigest: Bool, durable: Bool, completion: @escaping Completion) {
+        let head = byDigest ? [Array("EVALSHA".utf8), Array(script.sha1.utf8)] : [Array("EVAL".utf8), Array(script.source.utf8)]
+        let call = DurableCall(completion)
+        send(bytes: head + tail) { [weak self] result in
+            if byDigest, case .failure(.reply(let message)) = result, message.hasPrefix("NOSCRIPT"), let self {
+                call.superseded = true
+                self.run(script, tail: tail, byDigest: false, durable: durable, completion: completion)
+                return
             }
+            call.written(result, awaitingReplica: durable)
+        }
+        if durable {
+            let wait = ["WAIT", "1", String(connection.configuration.replicaWaitMs)].map { Array($0.utf8) }
+            send(bytes: wait) { call.replicated($0) }
+        }
+    }
+
+    /// A script's reply and, with replica durability, the reply of the WAIT pipelined after it;
+    /// completes once both are in (or at once when the script failed or was retried).
+    private final class DurableCall {
+        private var completion: Completion?
+        private var write: Result<RedisValue, RedisError>?
+        private var wait: Result<RedisValue, RedisError>?
+        var superseded = false
+
+        init(_ completion: @escaping Completion) { self.completion = completion }
+
+        func written(_ result: Result<RedisValue, RedisError>, awaitingReplica: Bool) {
+            guard case .success = result, awaitingReplica else { return finish(result) }
+            write = result
+            settle()
+        }
+
+        func replicated(_ result: Result<RedisValue, RedisError>) {
+            guard !superseded else { return }
+            wait = result
+            settle()
+        }
+
+        private func settle() {
+            guard let write, let wait else { return }
+            switch wait {
+            case .success(let replicas) where (replicas.int ?? 0) >= 1: finish(write)
+            case .success: finish(.failure(.notReplicated))
+            case .failure(let error): finish(.failure(error))
+            }
+        }
+
+        private func finish(_ result: Result<RedisValue, RedisError>) {
+            guard let completion else { return }
+            self.completion = nil
+            completion(result)
         }
     }
 }

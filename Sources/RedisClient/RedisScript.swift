@@ -4,9 +4,13 @@
 public final class RedisScript: Sendable {
     public let source: String
     public let sha1: String
+    /// The script writes a record whose acknowledgement a client relies on; with replica
+    /// durability each call waits for a replica (`RedisClient.evalScript`).
+    public let writes: Bool
 
-    public init(_ source: String) {
+    public init(_ source: String, writes: Bool = false) {
         self.source = source
+        self.writes = writes
         var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
         let bytes = Array(source.utf8)
         _ = SHA1(bytes, bytes.count, &digest)

@@ -19,6 +19,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Redis URL (env ATTENDANCE_REDIS, config `redis`; default redis://127.0.0.1:6379).")
     var redis: String?
 
+    @Option(help: "Milliseconds a Redis command may wait for its reply before it fails (503) and the connection is re-established (env ATTENDANCE_REDIS_TIMEOUT_MS, config `redis_timeout_ms`; default 2000).")
+    var redisTimeoutMs: Int?
+
+    @Option(help: "When a write is acknowledged: `none` (the primary has it) or `replica` (WAIT for one replica; 503 if none confirms in time) (env ATTENDANCE_DURABILITY, config `durability`; default none).")
+    var durability: String?
+
     @Option(help: "Config file (env ATTENDANCE_CONFIG; default Config/attendance.conf if present).")
     var config: String?
 
@@ -48,7 +54,20 @@ struct CommonOptions: ParsableArguments {
 
     func redisConfiguration(_ settings: Settings) throws -> RedisConfiguration {
         let url = settings.value(flag: redis, env: "ATTENDANCE_REDIS", key: "redis", default: "redis://127.0.0.1:6379")!
-        do { return try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+        var configuration: RedisConfiguration
+        do { configuration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+        let timeout = settings.integer(flag: redisTimeoutMs, env: "ATTENDANCE_REDIS_TIMEOUT_MS", key: "redis_timeout_ms",
+                                       default: Int(configuration.commandTimeoutMs))
+        guard let timeout, (100...60_000).contains(timeout) else {
+            throw ValidationError("redis timeout must be 100…60000 ms")
+        }
+        configuration.commandTimeoutMs = UInt64(timeout)
+        let mode = settings.value(flag: durability, env: "ATTENDANCE_DURABILITY", key: "durability", default: "none")!
+        guard let parsed = RedisDurability(rawValue: mode) else {
+            throw ValidationError("durability must be one of: \(RedisDurability.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        configuration.durability = parsed
+        return configuration
     }
 
     /// Secrets: `ATTENDANCE_JWT_SECRET` is one secret, or `kid=secret,kid=secret` with the current key

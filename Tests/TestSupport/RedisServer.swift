@@ -10,6 +10,7 @@ public final class RedisServer: @unchecked Sendable {
     private var process: Process?
     public let directory: String
     private let owned: Bool
+    private let extraArguments: [String]
     /// AOF with `appendfsync always` (Config/redis.conf's durability): what a restart after `kill -9`
     /// must recover every acknowledged write from.
     public let durable: Bool
@@ -38,12 +39,15 @@ public final class RedisServer: @unchecked Sendable {
         directory = NSTemporaryDirectory()
         owned = false
         durable = false
+        extraArguments = []
     }
 
     /// Starts a private redis-server (for tests that stop, kill or restart it); `durable` turns on
-    /// the AOF with `appendfsync always`.
-    public init(port: Int? = nil, durable: Bool = false) throws {
+    /// the AOF with `appendfsync always`; `arguments` are added to its command line (e.g.
+    /// `["--replicaof", "127.0.0.1", "6379"]`).
+    public init(port: Int? = nil, durable: Bool = false, arguments: [String] = []) throws {
         self.port = port ?? freeTCPPort()
+        extraArguments = arguments
         directory = NSTemporaryDirectory() + "attendance-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         owned = true
         self.durable = durable
@@ -73,7 +77,7 @@ public final class RedisServer: @unchecked Sendable {
     /// process restarted (`restartCommand`).
     public var arguments: [String] {
         ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "", "--loglevel", "warning",
-         "--pidfile", pidFile] + (durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
+         "--pidfile", pidFile] + (durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]) + extraArguments
     }
 
     public var pidFile: String { directory + "/redis.pid" }
@@ -119,6 +123,16 @@ public final class RedisServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Self.isAlive(pid) && Date() < deadline { usleep(10_000) }
     }
+
+    /// `kill -9` (the name the Redis client's fault tests use).
+    public func crash() { kill9() }
+
+    /// SIGSTOP: the server stalls with its connections open (the kernel still accepts new ones).
+    /// Pair with `resume()`; `stop()` and `crash()` also work on a paused server.
+    public func pause() { signal(SIGSTOP) }
+
+    /// SIGCONT after `pause()`.
+    public func resume() { signal(SIGCONT) }
 
     public func stop() {
         guard owned else { return }

@@ -6,8 +6,10 @@
 /// - All validation happens before the first write, so an error reply never leaves a half-write.
 ///   Domain errors are `redis.error_reply("<protocol code> [detail]")`, mapped in AttendanceError.
 /// - Times come from the caller (`now_ms`, the process clock the QR check used as well); only stream
-///   ids come from `TIME`, made strictly increasing per class with `last_id` kept in the meta hash, so
-///   an event's offset can be written into the event's own JSON before XADD.
+///   ids come from `TIME`, made strictly increasing per class as max(TIME, last id + 1 seq) with
+///   `last_id` kept in the meta hash (and, should the stream be ahead of it, the stream's own last
+///   id), so an event's offset can be written into the event's own JSON before XADD and a server
+///   whose clock is behind (after a fail-over) still produces increasing offsets.
 /// - Student records are JSON objects in the `students` hash; millisecond values are stored as
 ///   strings because cjson prints numbers with 14 significant digits.
 /// - Event JSON is built by concatenation in the fixed field order of PROTOCOL.md's hub → client
@@ -66,11 +68,28 @@ local function next_id(meta)
   return int(id_ms) .. '-' .. int(id_seq)
 end
 
+-- The id XADD generated last in the stream (it may be past meta.last_id when the events came from
+-- a server whose clock was ahead, or meta was rebuilt).
+local function stream_last_id()
+  local info = redis.call('XINFO', 'STREAM', EVENTS)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+end
+
 -- Appends one event to the stream and publishes the very same bytes; returns its offset.
 local function emit(meta, sid, body)
   local id = next_id(meta)
   local json = '{"type":"event","class_id":"' .. meta.cid .. '","offset":"' .. id .. '",' .. body .. '}'
-  redis.call('XADD', EVENTS, id, 'e', json, 's', sid or '')
+  local added = redis.pcall('XADD', EVENTS, id, 'e', json, 's', sid or '')
+  if type(added) == 'table' and added.err then
+    -- Offsets must keep increasing even when this server's clock is behind the stream's last id
+    -- (a fail-over to a replica whose clock is behind): continue after the stream's own last id.
+    meta.last_id, id_ms = stream_last_id(), nil
+    id = next_id(meta)
+    json = '{"type":"event","class_id":"' .. meta.cid .. '","offset":"' .. id .. '",' .. body .. '}'
+    redis.call('XADD', EVENTS, id, 'e', json, 's', sid or '')
+  end
   redis.call('PUBLISH', 'att:{' .. meta.cid .. '}:live', json)
   redis.call('HSET', META, 'last_id', id)
   meta.last_id = id
