@@ -106,7 +106,11 @@ final class HiredisConnection {
                 me.becameReady()
             }
         }, privdata: step.toOpaque())
-        if !submitted { step.release() }
+        if !submitted {
+            step.release()
+            // Without its handshake the context would never become ready: start over.
+            failSoon(.connection("\(args[0]) could not be sent"))
+        }
     }
 
     private func becameReady() {

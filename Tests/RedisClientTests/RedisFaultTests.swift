@@ -97,6 +97,8 @@ final class RedisFaultTests: XCTestCase {
         subscriber.connect()
         var confirmed = false
         subscriber.subscribe("room") { confirmed = true }
+        var resubscribed = 0
+        subscriber.onResubscribed = { resubscribed += 1 }
         XCTAssertTrue(runLoop(loop) { client.isConnected && confirmed })
         var lost = 0
         client.onStateChange = { if !$0 { lost += 1 } }
@@ -111,7 +113,7 @@ final class RedisFaultTests: XCTestCase {
         if case .success = inFlight { /* the reply may have slipped through before the reset */ } else if case .failure(let error) = inFlight {
             XCTAssertNotEqual(error, .timeout, "a reset is noticed at once, not by the timeout")
         }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && subscriber.isConnected && client.reconnects == 1 })
+        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && resubscribed == 1 && client.reconnects == 1 })
         XCTAssertEqual(try result(loop) { client.send(["PUBLISH", "room", "x"], completion: $0) }?.get(), .integer(1))
     }
 
