@@ -8,11 +8,14 @@ import XCTest
 /// check-ins at 200/s, two hubs.)
 final class RedisKillTests: FaultTestCase {
     func testKill9DuringCheckinsLosesNoAcknowledgedCheckin() throws {
-        let hub = try startHub()
+        // The production shape: two hubs with two workers each on one address, so four pairs of
+        // Redis connections race to come back (a replay that loses the race must be retried).
+        let hub = try startHub(extra: ["--workers", "2", "--reuse-port"])
+        _ = try startHub(port: hub.port, extra: ["--workers", "2", "--reuse-port"])
         let api = try startAPI()
-        // 200 check-ins over 4 s, half by REST and half by WebSocket; Redis dies 1.5 s in and is
-        // restarted 1 s later from the same AOF.
-        let result = try runLoad(["classroom", "--classes", "4", "--students", "50", "--window-s", "4",
+        // 200 check-ins over 4 s, half by REST and half by WebSocket, 8 dashboards spread over both
+        // hubs; Redis dies 1.5 s in and is restarted 1 s later from the same AOF.
+        let result = try runLoad(["classroom", "--classes", "8", "--students", "25", "--window-s", "4",
                                   "--hub", "ws://\(hub.address)", "--api", "http://\(api.address)",
                                   "--chaos", "kill-redis@1.5s+1s", "--redis-pid-file", redis.pidFile,
                                   "--redis-restart", redis.restartCommand, "--ack-timeout-s", "15"])
