@@ -1,5 +1,5 @@
 # The two commands a fresh Debian machine needs (see README.md).
-.PHONY: run test sanitize build setup clean
+.PHONY: run test sanitize chaos build setup clean
 
 run:
 	scripts/run.sh
@@ -10,6 +10,11 @@ test:
 # AddressSanitizer over every test, ThreadSanitizer over the hub tests with two workers (README).
 sanitize:
 	scripts/sanitize.sh all
+
+# The long fault runs (release build; kill -9 / SIGSTOP of Redis, kill -9 of a hub under load);
+# writes var/chaos/results.md. Not part of `make test`.
+chaos:
+	scripts/chaos.sh
 
 setup:
 	scripts/setup.sh

@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: ["Hub", "Attendance", "WebSocket", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "TestSupport"]),
         .testTarget(name: "LoadToolTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FaultTests", dependencies: ["EventLoop", "JSON", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

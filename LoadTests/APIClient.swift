@@ -24,6 +24,10 @@ final class APIClient {
     private var reconnecting: [Bool]
     private var waiting: [(HTTPClient) -> Void] = []
     private(set) var inFlight = 0
+    /// Set during chaos runs: once started, a connection that cannot be reopened (the api was killed)
+    /// is tried again later instead of failing the run; requests wait for it.
+    var retries: RetryQueue?
+    private var started = false
 
     init(run: LoadRun, endpoint: Endpoint, connections: Int, source: SocketAddress? = nil) {
         self.run = run
@@ -42,6 +46,7 @@ final class APIClient {
                 guard ok else { return }
                 remaining -= 1
                 guard remaining == 0 else { return }
+                self.started = true
                 self.get("/healthz") { response in
                     guard let response, response.status == 200 else {
                         self.run.fail("the api at \(self.endpoint.url) is not healthy: GET /healthz answered \(response.map { String($0.status) } ?? "nothing")")
@@ -57,6 +62,11 @@ final class APIClient {
         reconnecting[index] = true
         HTTPClient.connect(loop: run.loop, address: endpoint.address, source: source) { [unowned self] result in
             self.reconnecting[index] = false
+            if case .failure = result, self.started, let retries = self.retries {
+                self.reconnecting[index] = true
+                retries.after(ms: 250) { self.open(index, done) }
+                return
+            }
             switch result {
             case .success(let client):
                 self.clients[index] = client

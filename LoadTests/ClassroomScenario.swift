@@ -14,6 +14,12 @@ final class ClassroomScenario: Scenario {
     let windowMs: UInt64
     let api: APIClient
     let connector: Connector
+    /// Faults to inject and where failures are attributed; idle without --chaos.
+    let chaos: ChaosRunner
+    let retries: RetryQueue
+    /// Refused or unanswered check-ins are retried and dropped clients reconnect (--retry, --chaos).
+    let retrying: Bool
+    private let ackTimeoutNs: UInt64
     private(set) var teachers: [ClassroomTeacher] = []
     private(set) var students: [ClassroomStudent] = []
     private var studentsById: [String: ClassroomStudent] = [:]
@@ -21,7 +27,7 @@ final class ClassroomScenario: Scenario {
     var ack = LatencyRecorder()
     var event = LatencyRecorder()
 
-    enum Phase { case starting, creatingClasses, joining, checkingIn, draining, finished }
+    enum Phase { case starting, creatingClasses, joining, checkingIn, draining, auditing, finished }
     private(set) var phase = Phase.starting
     var shuttingDown: Bool { phase == .finished }
     /// Called once when the check-in phase begins (every student has joined and connected).
@@ -50,13 +56,14 @@ final class ClassroomScenario: Scenario {
     var pendingEvents = 0
     var eventsSeen = 0
     var duplicateEvents = 0
+    /// Stored events a dashboard received at or below an offset it had already seen.
+    var outOfOrderEvents = 0
+    /// Acked check-ins the final attendance export does not show as present or late; nil when the
+    /// export could not be read.
+    var lostAcked: Int?
     private var checkinsEndedS: Double = 0
 
-    /// Longest a check-in may wait for its ack after the last one was scheduled before it counts as
-    /// an error: far beyond any healthy latency, short enough that a run always ends.
-    static let ackTimeoutNs: UInt64 = 60_000_000_000
-
-    init(run: LoadRun, classes: Int, students: Int, windowMs: UInt64) {
+    init(run: LoadRun, classes: Int, students: Int, windowMs: UInt64, chaos: ChaosSettings = ChaosSettings()) {
         self.run = run
         classCount = classes
         studentsPerClass = students
@@ -64,6 +71,13 @@ final class ClassroomScenario: Scenario {
         // Validated by the command: classroom needs the API.
         api = APIClient(run: run, endpoint: run.settings.api!, connections: run.settings.httpConnections)
         connector = Connector(run: run)
+        self.chaos = ChaosRunner(run: run, settings: chaos)
+        retries = RetryQueue(loop: run.loop)
+        retrying = chaos.retry
+        // Longest a check-in may wait for its ack (and be retried) after the last one was scheduled
+        // before it counts as an error: far beyond any healthy latency, short enough that a run ends.
+        ackTimeoutNs = chaos.ackTimeoutMs * 1_000_000
+        if retrying { api.retries = retries }
     }
 
     func start() {
@@ -194,6 +208,7 @@ final class ClassroomScenario: Scenario {
         lastScheduledNs = scheduledNs(order.count - 1)
         let timer = LoopTimer(loop: run.loop)
         scheduler = timer
+        chaos.start()
         pumpCheckins()
     }
 
@@ -225,10 +240,14 @@ final class ClassroomScenario: Scenario {
     }
 
     func acked(_ student: ClassroomStudent) {
+        // Given up on at the ack timeout and answered after all: it counts as acked (the record must
+        // hold it) but was already settled as an error.
+        let late = student.settled
+        student.settled = true
         ack.record(nanoseconds: EventLoop.monotonicNs() &- student.scheduledNs)
         checkinsAcked += 1
         if !student.eventSeen { pendingEvents += 1 }
-        ackSettled()
+        if !late { ackSettled() }
     }
 
     func ackFailed(_ kind: String) {
@@ -244,8 +263,9 @@ final class ClassroomScenario: Scenario {
     private func checkAcksDone() {
         guard phase == .checkingIn, nextCheckin == order.count else { return }
         if outstandingAcks > 0 {
-            guard EventLoop.monotonicNs() > lastScheduledNs + Self.ackTimeoutNs else { return }
+            guard EventLoop.monotonicNs() > lastScheduledNs + ackTimeoutNs else { return }
             for _ in 0..<outstandingAcks { run.errors.add("check-in ack timeout") }
+            for student in order where !student.settled { student.settled = true }
             outstandingAcks = 0
         }
         beginDrain()
@@ -266,10 +286,15 @@ final class ClassroomScenario: Scenario {
     private func checkDrained() {
         guard phase == .draining else { return }
         guard pendingEvents == 0 || EventLoop.monotonicNs() >= drainDeadlineNs else { return }
-        phase = .finished
+        phase = .auditing
         scheduler?.close()
         scheduler = nil
-        run.finish()
+        chaos.stop()
+        audit(deadlineNs: EventLoop.monotonicNs() + ackTimeoutNs) { [unowned self] lost in
+            self.lostAcked = lost
+            self.phase = .finished
+            self.run.finish()
+        }
     }
 
     /// A teacher's dashboard received `checked_in` for `studentId`.
@@ -295,6 +320,8 @@ final class ClassroomScenario: Scenario {
 
     private func closeAll() -> Int {
         phase = .finished
+        chaos.stop()
+        retries.close()
         var open = 0
         for teacher in teachers where teacher.client?.isOpen == true { teacher.client?.close(); open += 1 }
         for student in students where student.client?.isOpen == true { student.client?.close(); open += 1 }
@@ -316,17 +343,27 @@ final class ClassroomScenario: Scenario {
     func progressLine() -> String {
         let total = classCount * studentsPerClass
         var line = "classes \(classesReady)/\(classCount)  joined+connected \(studentsConnected)/\(total)"
-        if phase == .checkingIn || phase == .draining || phase == .finished {
+        if phase == .checkingIn || phase == .draining || phase == .auditing || phase == .finished {
             line += "  checked in \(checkinsAcked)/\(order.count)  events \(eventsSeen)"
             line += "  p99 ack \(ack.liveP99) event \(event.liveP99)"
+            if retrying { line += "  retries \(chaos.retries) reconnects \(chaos.reconnects)" }
+            if phase == .auditing { line += "  reading the attendance exports" }
         }
         return line
     }
 
     func result() -> LoadResult {
-        var result = LoadResult(scenario: "classroom", clients: classCount * (studentsPerClass + 1), checkins: checkinsAcked,
+        if outOfOrderEvents > 0 { for _ in 0..<outOfOrderEvents { run.errors.add("dashboard event out of order") } }
+        var result = LoadResult(scenario: "classroom", clients: classCount * (studentsPerClass + 1), checkins: order.count,
                                 errors: run.errors.total, lostEvents: pendingEvents, duplicateEvents: duplicateEvents,
                                 ack: ack, event: event)
+        result.acked = checkinsAcked
+        result.lostAcked = lostAcked
+        if retrying {
+            result.retries = chaos.retries
+            result.reconnects = chaos.reconnects
+            result.faults = chaos.records
+        }
         result.parameters = [("classes", String(classCount)), ("students per class", String(studentsPerClass)),
                              ("window", "\(windowMs / 1000) s"), ("hub", run.settings.hub.url),
                              ("api", run.settings.api?.url ?? "-"), ("sources", String(max(1, run.settings.sources.count))),

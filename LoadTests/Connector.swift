@@ -10,7 +10,7 @@ final class Connector {
     private let endpoint: Endpoint
     private let maxInFlight: Int
     private var inFlight = 0
-    private var queue: [(token: String, completion: (WebSocketClient?) -> Void)] = []
+    private var queue: [(token: String, quiet: Bool, completion: (WebSocketClient?) -> Void)] = []
     private var queueHead = 0
     private var nextSource = 0
     /// Handshakes completed so far.
@@ -23,26 +23,27 @@ final class Connector {
     }
 
     /// Connects with `token` in the query; `completion` gets the open client, or nil after the
-    /// failure was counted (or the run failed for want of descriptors or ports).
-    func connect(token: String, _ completion: @escaping (WebSocketClient?) -> Void) {
-        queue.append((token, completion))
+    /// failure was counted (or the run failed for want of descriptors or ports). A `quiet` connect
+    /// is a reconnect during a fault: the caller retries, so a refusal is neither counted nor fatal.
+    func connect(token: String, quiet: Bool = false, _ completion: @escaping (WebSocketClient?) -> Void) {
+        queue.append((token, quiet, completion))
         pump()
     }
 
     private func pump() {
         while inFlight < maxInFlight && queueHead < queue.count && run.fatal == nil {
-            let (token, completion) = queue[queueHead]
+            let (token, quiet, completion) = queue[queueHead]
             queueHead += 1
             if queueHead == queue.count {
                 queue.removeAll(keepingCapacity: true)
                 queueHead = 0
             }
             inFlight += 1
-            start(token: token, completion)
+            start(token: token, quiet: quiet, completion)
         }
     }
 
-    private func start(token: String, _ completion: @escaping (WebSocketClient?) -> Void) {
+    private func start(token: String, quiet: Bool, _ completion: @escaping (WebSocketClient?) -> Void) {
         let sources = run.settings.sources
         var source: SocketAddress?
         if !sources.isEmpty {
@@ -56,6 +57,10 @@ final class Connector {
             case .success(let client):
                 self.opened += 1
                 completion(client)
+            case .failure(.connectFailed(let error)) where quiet && error != .tooManyOpenFiles && error != .addressNotAvailable:
+                completion(nil)
+            case .failure where quiet:
+                completion(nil)
             case .failure(.connectFailed(let error)):
                 if !self.run.failIfResourceExhausted(error, target: "the hub at \(self.endpoint.url)") {
                     self.run.errors.add("ws connect: \(error.name)")

@@ -104,6 +104,7 @@ struct ClassroomCommand: ParsableCommand {
     @Option(help: "Student devices per class.") var students: Int
     @Option(help: "Check-ins are spread evenly over this many seconds.") var windowS: Int = 30
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Faults") var chaos: ChaosOptions
 
     func validate() throws {
         guard (1...100_000).contains(classes) else { throw ValidationError("--classes must be 1-100000") }
@@ -112,8 +113,10 @@ struct ClassroomCommand: ParsableCommand {
     }
 
     func run() throws {
+        let chaosSettings = try chaos.settings()
         try common.execute(needsAPI: true) { run in
-            ClassroomScenario(run: run, classes: classes, students: students, windowMs: UInt64(windowS) * 1000)
+            ClassroomScenario(run: run, classes: classes, students: students, windowMs: UInt64(windowS) * 1000,
+                              chaos: chaosSettings)
         }
     }
 }

@@ -13,6 +13,13 @@ struct LoadResult {
     var messagesPerS: Double?
     var hubRssKiB: Int?
     var hubRssPerConnBytes: Int?
+    /// Check-ins acknowledged, and those of them the final attendance export lacks.
+    var acked: Int?
+    var lostAcked: Int?
+    /// Attempts retried and connections reopened (--retry / --chaos), and what each fault did.
+    var retries: Int?
+    var reconnects: Int?
+    var faults: [FaultRecord]?
 
     // For the report only.
     var ackLabel = "check-in ack"
@@ -46,6 +53,18 @@ enum ResultJSON {
         if let rate = result.messagesPerS { w.double((rate * 10).rounded() / 10) } else { w.null() }
         w.key("hub_rss_kib"); optional(&w, result.hubRssKiB)
         w.key("hub_rss_per_conn_bytes"); optional(&w, result.hubRssPerConnBytes)
+        w.key("acked"); optional(&w, result.acked)
+        w.key("lost_acked"); optional(&w, result.lostAcked)
+        w.key("retries"); optional(&w, result.retries)
+        w.key("reconnects"); optional(&w, result.reconnects)
+        w.key("faults")
+        if let faults = result.faults {
+            w.beginArray()
+            for record in faults { fault(&w, record) }
+            w.endArray()
+        } else {
+            w.null()
+        }
         for (key, json) in result.extraJSON {
             w.key(key)
             json.withUnsafeBytes { w.raw($0) }
@@ -53,6 +72,25 @@ enum ResultJSON {
         w.endObject()
         w.bytes.append(UInt8(ascii: "\n"))
         return w.bytes
+    }
+
+    /// One fault: what, when (s after check-ins began), the process, failed attempts, the outage
+    /// (injection → last failed answer), the slowest failed answer, recovery (restart/continue →
+    /// first success of an attempt sent after it) and reconnects.
+    private static func fault(_ w: inout JSONWriter, _ record: FaultRecord) {
+        w.beginObject()
+        w.field("fault", record.fault.label)
+        w.field("at_s", Double(record.fault.atMs) / 1000)
+        w.field("down_s", Double(record.fault.downMs) / 1000)
+        w.field("pid", Int(record.pid))
+        w.field("failed", record.failed)
+        w.key("outage_ms"); optional(&w, record.outageMs)
+        w.field("slowest_failure_ms", Int(record.slowestFailureNs / 1_000_000))
+        w.key("recover_ms"); optional(&w, record.recoverMs)
+        w.field("reconnects", record.reconnects)
+        w.key("note")
+        if let note = record.note { w.string(note) } else { w.null() }
+        w.endObject()
     }
 
     private static func optional(_ w: inout JSONWriter, _ value: Int?) {

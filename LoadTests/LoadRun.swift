@@ -147,6 +147,15 @@ final class LoadRun {
         if let event = result.eventLatency { lines.append("  \(result.eventLabel) latency ms: \(event.line)") }
         if let rate = result.messagesPerS { lines.append("  delivered messages/s: \(format(rate, decimals: 0))") }
         if let rss = result.hubRssKiB { lines.append("  hub RSS: \(rss) KiB, per connection: \(result.hubRssPerConnBytes.map(String.init) ?? "-") bytes") }
+        if let acked = result.acked {
+            lines.append("  acked \(acked), lost acked \(result.lostAcked.map(String.init) ?? "unknown (export unreadable)")"
+                         + (result.retries.map { ", retries \($0)" } ?? "") + (result.reconnects.map { ", reconnects \($0)" } ?? ""))
+        }
+        for record in result.faults ?? [] {
+            lines.append("  fault \(record.fault.label) at \(format(Double(record.fault.atMs) / 1000, decimals: 1)) s: failed \(record.failed), outage "
+                         + (record.outageMs.map { "\($0) ms" } ?? "-") + ", slowest failure \(record.slowestFailureNs / 1_000_000) ms, recovered "
+                         + (record.recoverMs.map { "\($0) ms after restore" } ?? "never") + (record.note.map { " (\($0))" } ?? ""))
+        }
         for (kind, count) in errors.sorted { lines.append("  error \(kind): \(count)") }
         for note in result.notes { lines.append("  note: \(note)") }
         writeStderr(lines.joined(separator: "\n") + "\n")

@@ -8,6 +8,9 @@ public struct HubConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// Event loops (threads) sharing the listen port through SO_REUSEPORT; one per core is the norm.
     public var workers: Int
+    /// SO_REUSEPORT even with one worker, so several hub processes can listen on one address (the
+    /// kernel spreads connections; when one process dies the others keep accepting).
+    public var reusePort = false
     public var signer: TokenSigner
     public var qrKey: [UInt8]
     /// A client whose unsent bytes pass this is closed with 1013: a phone that stopped reading must

@@ -69,7 +69,7 @@ final class HubWorker {
                 .adding("Sec-WebSocket-Version", "13"))
         }
         var http = HTTPServerConfiguration()
-        http.reusePort = configuration.workers > 1
+        http.reusePort = configuration.reusePort || configuration.workers > 1
         http.connectionLimiter = configuration.connectionLimiter
         server = try HTTPServer(loop: loop, address: configuration.listen, configuration: http, logger: logger,
                                 upgradeHandler: { [unowned self] request, connection, leftover in

@@ -118,6 +118,9 @@ struct HubCommand: ParsableCommand {
     @Option(help: "Event loops, one per core (env ATTENDANCE_HUB_WORKERS, config `hub.workers`; default 1).")
     var workers: Int?
 
+    @Flag(help: "Listen with SO_REUSEPORT so several hub processes share one address (env ATTENDANCE_HUB_REUSE_PORT, config `hub.reuse_port`; default false).")
+    var reusePort = false
+
     @Option(help: "Close a client with 1013 when this many bytes wait in its send queue (default 1 MiB).")
     var maxQueuedBytes: Int?
 
@@ -162,6 +165,7 @@ struct HubCommand: ParsableCommand {
         var configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
                                              workers: workerCount, signer: signer, qrKey: qrKey)
         configuration.limits = try failureLimits.storeLimits(settings)
+        configuration.reusePort = try settings.boolean(flag: reusePort, env: "ATTENDANCE_HUB_REUSE_PORT", key: "hub.reuse_port")
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
             configuration.maxQueuedBytes = maxQueuedBytes
@@ -222,5 +226,19 @@ struct TokenCommand: ParsableCommand {
         }
         let now = EventLoop.wallClockMs() / 1000
         print(signer.sign(AccessClaims(sub: sub, role: role, iat: now, exp: now + Int64(ttlS), cls: `class`)))
+    }
+}
+
+extension Settings {
+    /// A switch: a given flag wins; otherwise the environment variable, then the config key, read as
+    /// true/false (also 1/0, yes/no); anything else is an error rather than a silent default.
+    func boolean(flag: Bool, env: String, key: String) throws -> Bool {
+        if flag { return true }
+        guard let text = value(flag: nil, env: env, key: key) else { return false }
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ValidationError("\(key) must be true or false, not '\(text)'")
+        }
     }
 }

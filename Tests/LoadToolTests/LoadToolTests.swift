@@ -11,7 +11,8 @@ final class LoadToolTests: XCTestCase {
 
     /// The result keys, in the documented order.
     static let resultKeys = ["scenario", "clients", "checkins", "errors", "lost_events", "duplicate_events",
-                             "ack_latency_ms", "event_latency_ms", "messages_per_s", "hub_rss_kib", "hub_rss_per_conn_bytes"]
+                             "ack_latency_ms", "event_latency_ms", "messages_per_s", "hub_rss_kib", "hub_rss_per_conn_bytes",
+                             "acked", "lost_acked", "retries", "reconnects", "faults"]
 
     override class func setUp() {
         super.setUp()
@@ -49,6 +50,9 @@ final class LoadToolTests: XCTestCase {
         XCTAssertEqual(json["lost_events"] as? Int, 0, stderr)
         XCTAssertEqual(json["duplicate_events"] as? Int, 0, stderr)
         XCTAssertEqual(json["checkins"] as? Int, 200)
+        XCTAssertEqual(json["acked"] as? Int, 200)
+        XCTAssertEqual(json["lost_acked"] as? Int, 0, "every acknowledged check-in is in the export")
+        XCTAssertTrue(json["faults"] is NSNull, "no --chaos, no fault records")
         XCTAssertEqual(json["clients"] as? Int, 204)
         for key in ["ack_latency_ms", "event_latency_ms"] {
             let latency = try XCTUnwrap(json[key] as? [String: Any], key)

@@ -24,10 +24,11 @@ public final class AttendanceProcess: @unchecked Sendable {
         return bundle.appendingPathComponent("attendance").path
     }
 
-    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = []) throws {
+    /// - Parameter logLevel: fault tests pass `error`: every request refused during an outage is a warning.
+    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = [], logLevel: String = "warning") throws {
         self.kind = kind
         self.port = port ?? freeTCPPort()
-        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", "warning"] + extra
+        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", logLevel] + extra
         try start()
     }
 
@@ -49,22 +50,47 @@ public final class AttendanceProcess: @unchecked Sendable {
         throw NSError(domain: "AttendanceProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "attendance \(kind) did not become healthy on port \(port)"])
     }
 
-    /// SIGTERM and wait; returns the exit status.
+    /// SIGTERM and wait; returns the exit status. A process that has not exited 15 s later is
+    /// killed (a hung shutdown must fail its test, not hang the suite).
     @discardableResult
     public func stop() -> Int32 {
         guard let p = process else { return 0 }
-        process = nil
         if p.isRunning {
             kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+            if waitForExit(timeout: 15) == nil { kill9() }
         }
+        process = nil
+        p.waitUntilExit()
         return p.terminationStatus
     }
 
-    public var pid: Int32 { process?.processIdentifier ?? 0 }
+    /// `kill -9`: no shutdown at all, as in a crash.
+    public func kill9() {
+        guard let p = process else { return }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
 
-    /// True while the process runs (false once it exited, or before `start`).
+    /// Sends `signal` (e.g. SIGTERM) without waiting.
+    public func signal(_ signal: Int32) {
+        guard let p = process, p.isRunning else { return }
+        kill(p.processIdentifier, signal)
+    }
+
+    /// Waits up to `timeout` seconds for the process to exit; its exit status, or nil if it still runs.
+    public func waitForExit(timeout: TimeInterval) -> Int32? {
+        guard let p = process else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning {
+            if Date() > deadline { return nil }
+            usleep(5_000)
+        }
+        return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
+    }
+
     public var isRunning: Bool { process?.isRunning ?? false }
+
+    public var pid: Int32 { process?.processIdentifier ?? 0 }
 
     /// The exit status once the process has exited.
     public var exitStatus: Int32? {

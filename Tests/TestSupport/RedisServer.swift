@@ -8,9 +8,12 @@ public final class RedisServer: @unchecked Sendable {
     public private(set) var port: Int
     public let host = "127.0.0.1"
     private var process: Process?
-    private let directory: String
+    public let directory: String
     private let owned: Bool
     private let extraArguments: [String]
+    /// AOF with `appendfsync always` (Config/redis.conf's durability): what a restart after `kill -9`
+    /// must recover every acknowledged write from.
+    public let durable: Bool
 
     public var url: String { "redis://\(host):\(port)" }
 
@@ -35,16 +38,19 @@ public final class RedisServer: @unchecked Sendable {
         port = externalPort
         directory = NSTemporaryDirectory()
         owned = false
+        durable = false
         extraArguments = []
     }
 
-    /// Starts a private redis-server (for tests that stop or restart it); `arguments` are added to
-    /// its command line (e.g. `["--replicaof", "127.0.0.1", "6379"]`).
-    public init(port: Int? = nil, arguments: [String] = []) throws {
+    /// Starts a private redis-server (for tests that stop, kill or restart it); `durable` turns on
+    /// the AOF with `appendfsync always`; `arguments` are added to its command line (e.g.
+    /// `["--replicaof", "127.0.0.1", "6379"]`).
+    public init(port: Int? = nil, durable: Bool = false, arguments: [String] = []) throws {
         self.port = port ?? freeTCPPort()
         extraArguments = arguments
         directory = NSTemporaryDirectory() + "attendance-redis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         owned = true
+        self.durable = durable
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try start()
     }
@@ -53,8 +59,7 @@ public final class RedisServer: @unchecked Sendable {
         guard owned else { return }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.redisServerPath())
-        p.arguments = ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "",
-                       "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"] + extraArguments
+        p.arguments = arguments + ["--daemonize", "no"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -67,34 +72,80 @@ public final class RedisServer: @unchecked Sendable {
         throw NSError(domain: "RedisServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start on port \(port)"])
     }
 
-    public func stop() {
-        guard let p = process else { return }
-        process = nil
-        if p.isRunning {
-            // A stopped (SIGSTOP) server would never act on SIGTERM.
-            kill(p.processIdentifier, SIGCONT)
-            p.terminate()
-            p.waitUntilExit()
-        }
+    /// The server's arguments (without `--daemonize`); the same every start, so a restart reads the
+    /// AOF the killed server wrote. The pid file names whichever server runs, even one another
+    /// process restarted (`restartCommand`).
+    public var arguments: [String] {
+        ["--port", "\(port)", "--bind", host, "--dir", directory, "--save", "", "--loglevel", "warning",
+         "--pidfile", pidFile] + (durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]) + extraArguments
     }
 
-    /// `kill -9`: the server dies without closing anything itself (its sockets are closed by the kernel).
-    public func crash() {
-        guard let p = process else { return }
-        process = nil
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+    public var pidFile: String { directory + "/redis.pid" }
+
+    /// A shell command that starts this server again in the background, for a chaos runner
+    /// (`attendance-load --redis-restart`); `stop()` still finds it through the pid file.
+    public var restartCommand: String {
+        ([Self.redisServerPath()] + arguments + ["--daemonize", "yes"]).map { "'\($0)'" }.joined(separator: " ")
     }
+
+    /// The pid of the running server: our child, or one started by `restartCommand`.
+    public var pid: Int32 {
+        if let p = process, p.isRunning { return p.processIdentifier }
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              pid > 0, Self.isAlive(pid) else { return 0 }
+        return pid
+    }
+
+    /// True while `pid` runs; a killed server nobody reaped yet (a zombie) counts as gone.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
+    }
+
+    /// Sends `signal` to the running server.
+    public func signal(_ signal: Int32) {
+        let pid = self.pid
+        if pid > 0 { kill(pid, signal) }
+    }
+
+    /// `kill -9`: no shutdown, no final fsync; only what the AOF already holds survives.
+    public func kill9() {
+        guard owned else { return }
+        let pid = self.pid
+        guard pid > 0 else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        process?.waitUntilExit()
+        process = nil
+        // A server started by someone else is not our child: wait until it is gone.
+        let deadline = Date().addingTimeInterval(10)
+        while Self.isAlive(pid) && Date() < deadline { usleep(10_000) }
+    }
+
+    /// `kill -9` (the name the Redis client's fault tests use).
+    public func crash() { kill9() }
 
     /// SIGSTOP: the server stalls with its connections open (the kernel still accepts new ones).
     /// Pair with `resume()`; `stop()` and `crash()` also work on a paused server.
-    public func pause() {
-        if let p = process { kill(p.processIdentifier, SIGSTOP) }
-    }
+    public func pause() { signal(SIGSTOP) }
 
     /// SIGCONT after `pause()`.
-    public func resume() {
-        if let p = process { kill(p.processIdentifier, SIGCONT) }
+    public func resume() { signal(SIGCONT) }
+
+    public func stop() {
+        guard owned else { return }
+        // A stopped (SIGSTOP) server must be continued to act on SIGTERM.
+        signal(SIGCONT)
+        if let p = process {
+            process = nil
+            if p.isRunning {
+                p.terminate()
+                p.waitUntilExit()
+            }
+        }
+        kill9()
     }
 
     /// Stops and starts again on the same port (for reconnect tests).
