@@ -38,8 +38,7 @@ for fault in $faults; do
   common=(--dev --redis "redis://127.0.0.1:$redis_port" --log-level error)
   "$bin/attendance" hub "${common[@]}" --listen "127.0.0.1:$hub_port" --workers 2 --reuse-port 2>>"$dir/hub1.log" & hub1=$!; pids+=($hub1)
   "$bin/attendance" hub "${common[@]}" --listen "127.0.0.1:$hub_port" --workers 2 --reuse-port 2>>"$dir/hub2.log" & hub2=$!; pids+=($hub2)
-  "$bin/attendance" api "${common[@]}" --listen "127.0.0.1:$api_port" \
-      --join-limit-per-address 100000 --join-limit-per-code 100000 2>>"$dir/api.log" & api=$!; pids+=($api)
+  "$bin/attendance" api "${common[@]}" --listen "127.0.0.1:$api_port" 2>>"$dir/api.log" & api=$!; pids+=($api)
   healthy "$hub_port"; healthy "$api_port"
   case $fault in
     kill-redis) chaos=(--chaos kill-redis@2s+2s --redis-pid-file "$dir/redis.pid" --redis-restart "$redis_cmd") ;;
