@@ -20,7 +20,11 @@ class HubTestCase: XCTestCase {
     override func setUpWithError() throws {
         loop = try EventLoop()
         let server = RedisServer.shared
-        redis = RedisClient(loop: loop, configuration: RedisConfiguration(host: server.host, port: server.port), logger: Logger(label: "test"))
+        var configuration = RedisConfiguration(host: server.host, port: server.port)
+        // Tests load long logs by pipelining tens of thousands of joins at once, from a test process
+        // that a sanitizer may slow tenfold: a reply queued behind them is not a stalled Redis.
+        configuration.commandTimeoutMs = 60_000
+        redis = RedisClient(loop: loop, configuration: configuration, logger: Logger(label: "test"))
         redis.connect()
         XCTAssertTrue(runLoop(loop) { self.redis.isConnected })
         store = ClassStore(redis: redis, signer: signer, qrKey: qrKey, logger: Logger(label: "test"))
