@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// Connections open at once, in total and per source address, shared by every loop of a process
@@ -13,10 +14,10 @@ public final class ConnectionLimiter: Sendable {
     /// Refused connections still being answered; beyond this they are closed without an answer, so a
     /// flood of refusals cannot use up the descriptors kept in reserve.
     public let maxRefusing: Int
-    private let state = Mutex(State())
+    private let state = PthreadLocked(State())
     private let refused = Atomic<Int>(0)
 
-    private struct State: ~Copyable {
+    private struct State {
         var total = 0
         var refusing = 0
         var perAddress: [String: Int] = [:]
@@ -86,5 +87,29 @@ final class ConnectionTicket {
 
     func release() {
         if let host { limiter.release(host: host) } else { limiter.releaseRefusal() }
+    }
+}
+
+/// A value behind a pthread mutex. Not `Synchronization.Mutex`: on Linux that is a futex ThreadSanitizer
+/// cannot see, so every access it orders shows up as a race in `make sanitize`.
+private final class PthreadLocked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init(_ value: Value) {
+        self.value = value
+        let rc = pthread_mutex_init(mutex, nil)
+        precondition(rc == 0, "pthread_mutex_init: \(rc)")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value)
     }
 }
