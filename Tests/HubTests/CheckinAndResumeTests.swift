@@ -189,15 +189,7 @@ final class SlowReplayTests: HubTestCase {
         let created = try createClass()
         // About 4 MB of events: 16 times the send-queue limit below.
         let total = 20_000
-        // Far beyond the default cap of a class without a roster (2,000): this test wants a long log.
-        store.limits.classSizeLimit = total
-        var joined = 0
-        for i in 0..<total {
-            store.join(.code(created.code), studentId: "s\(i)", name: "Student number \(i) with a longer name", address: "127.0.0.1") {
-                if case .success = $0 { joined += 1 }
-            }
-        }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 120_000) { joined == total })
+        try addJoins(created, prefix: "s", count: total)
         let dashboard = connected(hub, token: token(.teacher, "t1"))
         dashboard.send(["type": "subscribe", "class_id": created.classId, "since": "0-0", "id": "r"])
         dashboard.client!.pauseReading()

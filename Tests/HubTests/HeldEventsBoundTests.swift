@@ -72,20 +72,6 @@ final class HeldEventsBoundTests: HubTestCase {
 
     // MARK: helpers
 
-    func addJoins(_ created: CreatedClass, prefix: String, count: Int) throws {
-        // These tests want a long log, far beyond the default cap of a class without a roster.
-        store.limits.classSizeLimit = max(store.limits.classSizeLimit, 100_000)
-        var done = 0
-        var failed = 0
-        for i in 0..<count {
-            store.join(.code(created.code), studentId: "\(prefix)\(i)", name: "Student number \(i) with a longer name", address: "127.0.0.1") {
-                if case .success = $0 { done += 1 } else { failed += 1 }
-            }
-        }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 120_000) { done + failed == count })
-        XCTAssertEqual(failed, 0)
-    }
-
     private func send(_ command: [String]) {
         var done = false
         redis.send(command) { _ in done = true }

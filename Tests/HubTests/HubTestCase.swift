@@ -30,6 +30,21 @@ class HubTestCase: XCTestCase {
         store = ClassStore(redis: redis, signer: signer, qrKey: qrKey, logger: Logger(label: "test"))
     }
 
+    /// Joins `count` students (`<prefix>0`, `<prefix>1`, …) by code, all pipelined at once: a long
+    /// class log for replay tests, far beyond the default cap of a class without a roster.
+    func addJoins(_ created: CreatedClass, prefix: String, count: Int) throws {
+        store.limits.classSizeLimit = max(store.limits.classSizeLimit, 100_000)
+        var done = 0
+        var failed = 0
+        for i in 0..<count {
+            store.join(.code(created.code), studentId: "\(prefix)\(i)", name: "Student number \(i) with a longer name", address: "127.0.0.1") {
+                if case .success = $0 { done += 1 } else { failed += 1 }
+            }
+        }
+        XCTAssertTrue(runLoop(loop, timeoutMs: 120_000) { done + failed == count })
+        XCTAssertEqual(failed, 0)
+    }
+
     override func tearDown() {
         for client in clients { client.client?.disconnect() }
         runLoop(loop, timeoutMs: 1000) { self.clients.allSatisfy { $0.closeCode != nil } }
