@@ -44,11 +44,9 @@ extension ClassStore {
     /// issued run out within their 15 minutes. `notFound` when there is no such account.
     public func disableUser(id: String, completion: @escaping (Result<Void, AttendanceError>) -> Void) {
         guard Identifier.isValid(id) else { return completion(.failure(.notFound("No such user"))) }
-        redis.send(["HSET", Keys.user(id), "disabled", "1"]) { [logger] result in
-            completion(Self.map(result, logger: logger) { $0.int }.flatMap { created in
-                // HSET on a missing key would create a stub; remove it again.
-                if created == 1 { self.redis.send(["DEL", Keys.user(id)]) { _ in }; return .failure(.notFound("No such user")) }
-                return .success(())
+        redis.evalScript(Self.disableUserScript, keys: [Keys.user(id)], args: [String]()) { [logger] result in
+            completion(Self.map(result, logger: logger) { $0.int }.flatMap { found in
+                found == 1 ? .success(()) : .failure(.notFound("No such user"))
             })
         }
     }

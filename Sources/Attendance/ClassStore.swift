@@ -174,6 +174,7 @@ public final class ClassStore {
     static let releaseCodeScript = RedisScript(UtilityScripts.releaseCode)
     static let rotateScript = RedisScript(SessionScripts.rotate)
     static let addUserScript = RedisScript(SessionScripts.addUser)
+    static let disableUserScript = RedisScript(SessionScripts.disableUser)
 }
 
 @available(*, unavailable)

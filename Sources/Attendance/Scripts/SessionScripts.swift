@@ -1,4 +1,4 @@
-/// Scripts on one session family's hash (`att:sess:{<family>}`); one key each, so one slot.
+/// One-key scripts for accounts and sessions: a session family's hash (`att:sess:{<family>}`) or a user hash.
 enum SessionScripts {
     /// Rotates a refresh token. KEYS: the family. ARGV: presented token hash, new token hash, idle ttl ms.
     /// Returns {'ok', user} after storing the new hash; {'revoked'} when the family is gone (logged
@@ -21,6 +21,13 @@ return { 'ok', redis.call('HGET', KEYS[1], 'user') }
     static let addUser = #"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'role', ARGV[1], 'name', ARGV[2], 'pw', ARGV[3], 'disabled', '0', 'created_ms', ARGV[4])
+return 1
+"""#
+
+    /// Disables an existing user (never creates a stub). KEYS: the user hash. Returns 1, or 0 when absent.
+    static let disableUser = #"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'disabled', '1')
 return 1
 """#
 }
