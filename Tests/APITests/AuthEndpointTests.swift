@@ -130,6 +130,33 @@ final class AuthEndpointTests: APITestCase {
         assertError(request("POST", "/v1/auth/refresh", headers: withCookie("garbage")), 401, "unauthorized")
     }
 
+    /// Racing refreshes with one cookie (two tabs, or a thief and the owner): at most one rotates,
+    /// the others count as reuse, so the family ends and no party keeps a working cookie.
+    func testConcurrentRefreshesWithOneCookieLeaveNoWorkingSession() throws {
+        let id = freshId("t")
+        addUser(id)
+        let cookie = cookieValue(login(id))
+        var responses: [HTTPClientResponse] = []
+        var clients: [HTTPClient] = []
+        for _ in 0..<5 {
+            HTTPClient.connect(loop: loop, address: server.address!) { connected in
+                guard case .success(let client) = connected else { return XCTFail("connect failed") }
+                clients.append(client)
+                client.send(method: "POST", path: "/v1/auth/refresh", headers: self.withCookie(cookie), body: []) { result in
+                    if case .success(let response) = result { responses.append(response) } else { XCTFail("\(result)") }
+                }
+            }
+        }
+        XCTAssertTrue(runLoop(loop, timeoutMs: 10_000) { responses.count == 5 })
+        for client in clients { client.close() }
+        let winners = responses.filter { $0.status == 200 }
+        XCTAssertLessThanOrEqual(winners.count, 1, responses.map(\.bodyText).joined(separator: "\n"))
+        XCTAssertEqual(responses.filter { $0.status == 401 }.count, 5 - winners.count)
+        for winner in winners {
+            assertError(request("POST", "/v1/auth/refresh", headers: withCookie(cookieValue(winner))), 401, "unauthorized")
+        }
+    }
+
     func testLogoutRevokesTheFamilyAndClearsTheCookie() {
         let id = freshId("t")
         addUser(id)
