@@ -86,6 +86,8 @@ extension ClassStore {
                     if case .failure(let error) = found { completion(.failure(error)) }
                     return
                 }
+                // Checked again here: logins that passed the first check may have piled up meanwhile.
+                guard self.hashesInFlight < Self.maxHashesInFlight else { return completion(.failure(.unavailable)) }
                 self.hashesInFlight += 1
                 let stored = found?.passwordHash ?? PasswordHash.dummy
                 self.redis.loop.offload({ PasswordHash.verify(password, stored: stored) }) { matches in
