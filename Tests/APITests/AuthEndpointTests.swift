@@ -1,5 +1,5 @@
 @testable import API
-import Attendance
+@testable import Attendance
 import Foundation
 import HTTP
 import JSON
@@ -97,6 +97,15 @@ final class AuthEndpointTests: APITestCase {
         let other = freshId("t")
         addUser(other)
         XCTAssertEqual(login(other).status, 200)
+    }
+
+    func testLoginsBeyondTheHashesInFlightAnswer503() {
+        let id = freshId("t")
+        addUser(id)
+        server.store.hashesInFlight = ClassStore.maxHashesInFlight
+        assertError(login(id), 503, "unavailable")
+        server.store.hashesInFlight = 0
+        XCTAssertEqual(login(id).status, 200)
     }
 
     func testFailedLoginsCountAgainstTheAddress() throws {
