@@ -28,6 +28,10 @@ final class APIHandlers {
 
     private func registerRoutes() {
         route("POST", "/v1/classes") { exchange, _ in self.createClass(exchange) }
+        route("GET", "/v1/classes") { exchange, _ in self.listClasses(exchange) }
+        route("POST", "/v1/auth/login") { exchange, _ in self.login(exchange) }
+        route("POST", "/v1/auth/refresh") { exchange, _ in self.refresh(exchange) }
+        route("POST", "/v1/auth/logout") { exchange, _ in self.logout(exchange) }
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/join") { exchange, _ in self.join(exchange) }

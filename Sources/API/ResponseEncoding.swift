@@ -29,6 +29,39 @@ enum ResponseEncoding {
 
     static func classInfo(_ info: ClassInfo, publicBase: String) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
+        classInfo(&w, info, publicBase: publicBase)
+        return w.bytes
+    }
+
+    /// `GET /v1/classes?mine=1`: each class in the shape of `GET /v1/classes/{id}`.
+    static func classList(_ infos: [ClassInfo], publicBase: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + 512 * infos.count)
+        w.beginObject()
+        w.key("classes")
+        w.beginArray()
+        for info in infos { classInfo(&w, info, publicBase: publicBase) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// `POST /v1/auth/login` and `/v1/auth/refresh`.
+    static func session(accessToken: String, expiresIn: Int64, user: UserAccount) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("access_token", accessToken)
+        w.field("expires_in", expiresIn)
+        w.key("user")
+        w.beginObject()
+        w.field("id", user.id)
+        w.field("role", user.role.rawValue)
+        w.field("name", user.name)
+        w.endObject()
+        w.endObject()
+        return w.bytes
+    }
+
+    private static func classInfo(_ w: inout JSONWriter, _ info: ClassInfo, publicBase: String) {
         w.beginObject()
         w.field("class_id", info.classId)
         w.field("name", info.name)
@@ -52,7 +85,6 @@ enum ResponseEncoding {
         w.endObject()
         w.field("offset", info.offset.description)
         w.endObject()
-        return w.bytes
     }
 
     static func qr(_ code: QRCode, publicBase: String) -> [UInt8] {

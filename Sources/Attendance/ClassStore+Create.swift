@@ -45,6 +45,7 @@ extension ClassStore {
                                                  allowCode: request.allowCodeCheckin, code: code,
                                                  startMs: startMs, closesAtMs: closesAt)
                         self.paramsCache[classId] = params
+                        self.indexTeacherClass(teacherId: actor.id, classId: classId, startMs: startMs)
                         let qr = QRToken.current(classId: classId, periodS: request.qrPeriodS, nowMs: now, key: self.qrKey)
                         let link = self.linkToken(classId: classId, closesAtMs: closesAt)
                         completion(.success(CreatedClass(

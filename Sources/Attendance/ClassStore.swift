@@ -35,6 +35,8 @@ public final class ClassStore {
     /// two. Bounded: cleared whole when full, which only costs a re-read.
     var paramsCache: [String: ClassParams] = [:]
     static let paramsCacheLimit = 10_000
+    /// Password hashes queued on the loop's thread pool (bounded by `maxHashesInFlight`).
+    var hashesInFlight = 0
 
     struct ClassParams {
         let teacherId: String
@@ -170,6 +172,9 @@ public final class ClassStore {
     static let rateLimitScript = RedisScript(UtilityScripts.rateLimit)
     static let failurePeekScript = RedisScript(UtilityScripts.failurePeek)
     static let releaseCodeScript = RedisScript(UtilityScripts.releaseCode)
+    static let rotateScript = RedisScript(SessionScripts.rotate)
+    static let addUserScript = RedisScript(SessionScripts.addUser)
+    static let disableUserScript = RedisScript(SessionScripts.disableUser)
 }
 
 @available(*, unavailable)

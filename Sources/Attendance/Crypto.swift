@@ -46,3 +46,14 @@ public enum Crypto {
         }
     }
 }
+
+extension Crypto {
+    /// SHA-256 of `bytes` (32 bytes).
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { o in _ = SHA256(b.baseAddress, b.count, o.baseAddress) }
+        }
+        return out
+    }
+}

@@ -17,10 +17,15 @@
 /// | `att:retained` | zset | closed class ids by close time, for the retention purge |
 /// | `att:rl:<scope>:<key>` | string | rate-limit counter for one window (class creations per teacher) |
 /// | `att:fail:<address>` | string | failed attempts from one source address (IPv6: its /64) in this window |
+/// | `att:user:<id>` | hash | a local account: `role`, `name`, `pw` (PasswordHash), `disabled` 0/1, `created_ms` |
+/// | `att:lfail:<id>` | string | failed logins to one account in this window |
+/// | `att:sess:{<family>}` | hash | a refresh token family: `user`, `cur` (SHA-256 of the current token), `created_ms`; expires when idle |
+/// | `att:mine:<teacher id>` | zset | the teacher's class ids by start time (the latest `ClassStore.mineLimit`) |
 ///
-/// The last five are global keys, each written by its own command or one-key script: a script in
-/// Redis Cluster may only touch keys of one slot, and a failure counter belongs to an address, not
-/// to a class.
+/// All but the first eight are global keys, each written by its own command or one-key script: a
+/// script in Redis Cluster may only touch keys of one slot, and a counter, account, session or
+/// teacher index belongs to an address or a person, not to a class. A session family's key carries
+/// its id as hash tag so its rotation script is a one-slot script by construction.
 public enum Keys {
     static func prefix(_ classId: String) -> String { "att:{\(classId)}:" }
 
@@ -37,6 +42,10 @@ public enum Keys {
     public static let retained = "att:retained"
     public static func rateLimit(scope: String, key: String) -> String { "att:rl:\(scope):\(key)" }
     public static func failures(address: String) -> String { "att:fail:" + SourceAddress.failureKey(address) }
+    public static func user(_ id: String) -> String { "att:user:" + id }
+    public static func loginFailures(_ id: String) -> String { "att:lfail:" + id }
+    public static func session(family: String) -> String { "att:sess:{\(family)}" }
+    public static func mine(_ teacherId: String) -> String { "att:mine:" + teacherId }
 
     /// The class id in a meta key (`att:{cid}:meta`), as SCAN returns them.
     static func classId(ofMeta key: String) -> String? {

@@ -12,6 +12,11 @@ public struct StoreLimits: Sendable, Equatable {
     /// Students a class without a roster admits: bounds what one leaked code can add to a class
     /// (every snapshot, close and export is linear in it). Rosters have their own bound.
     public var classSizeLimit = 2000
+    /// Failed logins one account may collect per `loginFailureWindowS` before every login to it
+    /// answers `rate_limited`, wherever the attempts come from: ten covers typos, while a guesser
+    /// spread over many addresses gets 960 guesses a day. nil turns it off.
+    public var loginFailuresPerAccount: Int? = 10
+    public var loginFailureWindowS = 900
 
     public init() {}
 }

@@ -15,6 +15,9 @@ public final class RedisClient {
         connection.onIdle = { [weak self] in self?.send(["PING"]) { _ in } }
     }
 
+    /// The loop this client (and whoever shares it) runs on.
+    public var loop: EventLoop { connection.loop }
+
     public func connect() { connection.connect() }
     public func close() { connection.close() }
     /// Connected and ready for commands.

@@ -59,7 +59,7 @@ final class ServerTests: APITestCase {
         assertError(request("GET", "/v1/nothing"), 404, "not_found")
         let wrongMethod = request("DELETE", "/v1/classes")
         assertError(wrongMethod, 405, "bad_request")
-        XCTAssertEqual(wrongMethod.headers["Allow"], "POST")
+        XCTAssertEqual(wrongMethod.headers["Allow"], "GET, HEAD, POST")
     }
 
     func testDashboardPage() {

@@ -1,0 +1,33 @@
+/// One-key scripts for accounts and sessions: a session family's hash (`att:sess:{<family>}`) or a user hash.
+enum SessionScripts {
+    /// Rotates a refresh token. KEYS: the family. ARGV: presented token hash, new token hash, idle ttl ms.
+    /// Returns {'ok', user} after storing the new hash; {'revoked'} when the family is gone (logged
+    /// out, expired, revoked); {'reused'} when the presented token is not the family's current one —
+    /// an older token of the family came back, so someone else holds a copy: the family is deleted.
+    static let rotate = #"""
+local current = redis.call('HGET', KEYS[1], 'cur')
+if not current then return { 'revoked' } end
+if current ~= ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return { 'reused' }
+end
+redis.call('HSET', KEYS[1], 'cur', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return { 'ok', redis.call('HGET', KEYS[1], 'user') }
+"""#
+
+    /// Stores a user only if the id is free. KEYS: the user hash. ARGV: role, name, password hash,
+    /// created ms. Returns 1, or 0 when the id exists.
+    static let addUser = #"""
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'role', ARGV[1], 'name', ARGV[2], 'pw', ARGV[3], 'disabled', '0', 'created_ms', ARGV[4])
+return 1
+"""#
+
+    /// Disables an existing user (never creates a stub). KEYS: the user hash. Returns 1, or 0 when absent.
+    static let disableUser = #"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'disabled', '1')
+return 1
+"""#
+}
