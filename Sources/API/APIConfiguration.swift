@@ -25,6 +25,9 @@ public struct APIConfiguration: Sendable {
     /// process (the hub enforces the same on WebSocket check-ins). Successful joins and check-ins are
     /// not limited: a school behind one NAT address must get in.
     public var limits = StoreLimits()
+    /// Reverse proxies whose X-Forwarded-For names the client (`ForwardedFor`); empty: the header
+    /// is ignored and the TCP peer is the client.
+    public var trustedProxies: [CIDR] = []
     /// Classes one teacher (or admin) may create per `classCreationWindowS`: keeps one account from
     /// filling Redis with classes, far above what a person creates by hand.
     public var classCreationsPerTeacher = 30

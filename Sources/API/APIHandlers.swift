@@ -56,7 +56,8 @@ final class APIHandlers {
     private func route(_ method: String, _ pattern: String, _ handler: @escaping (Exchange, [String: String]) -> Void) {
         router.add(method, pattern) { [unowned self] request, parameters, responder in
             dispatched = true
-            handler(Exchange(request: request, responder: responder, metrics: metrics), parameters)
+            handler(Exchange(request: request, responder: responder, metrics: metrics,
+                             trustedProxies: configuration.trustedProxies), parameters)
         }
     }
 

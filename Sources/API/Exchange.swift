@@ -1,3 +1,4 @@
+import Attendance
 import EventLoop
 import HTTP
 
@@ -9,17 +10,20 @@ final class Exchange {
     private let metrics: APIMetrics
     private let startNs: UInt64
     private var answered = false
+    /// The client's IP address, for failure limits, network rules and the audit trail ("" if the
+    /// socket had none): the TCP peer, or what a trusted proxy forwarded (`ForwardedFor`).
+    let clientAddress: String
 
-    init(request: HTTPRequest, responder: HTTPResponder, metrics: APIMetrics) {
+    init(request: HTTPRequest, responder: HTTPResponder, metrics: APIMetrics, trustedProxies: [CIDR]) {
         self.request = request
         self.responder = responder
         self.metrics = metrics
+        clientAddress = ForwardedFor.clientAddress(peer: responder.peerAddress?.host ?? "",
+                                                   headerValues: request.headers.values(for: "X-Forwarded-For"),
+                                                   trusted: trustedProxies)
         startNs = EventLoop.monotonicNs()
         metrics.inFlight += 1
     }
-
-    /// The client's IP address, for rate limits and the audit trail ("" if the socket had none).
-    var clientAddress: String { responder.peerAddress?.host ?? "" }
 
     func send(_ response: HTTPResponse) {
         guard !answered else { return }

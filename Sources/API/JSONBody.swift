@@ -78,6 +78,22 @@ struct JSONBody {
         return result
     }
 
+    /// An array of at most `limit` networks (`10.1.0.0/16`, `2001:db8::/48`).
+    func networkArray(_ key: String, limit: Int) throws(APIError) -> [CIDR]? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let items = value.array else { throw .badRequest("\(key) must be an array of strings") }
+        guard items.count <= limit else { throw .badRequest("\(key) may list at most \(limit) networks") }
+        var result: [CIDR] = []
+        for (index, item) in items.enumerated() {
+            guard let text = item.string else { throw .badRequest("\(key)[\(index)] must be a string") }
+            guard let network = CIDR(text) else {
+                throw .badRequest("\(key)[\(index)] '\(Self.clip(text))' is not an IPv4 or IPv6 network (like 10.1.0.0/16 or 2001:db8::/48)")
+            }
+            result.append(network)
+        }
+        return result
+    }
+
     func status(_ key: String) throws(APIError) -> AttendanceStatus {
         let text = try requiredString(key)
         guard let status = AttendanceStatus(rawValue: text) else {

@@ -22,6 +22,7 @@ enum ResponseEncoding {
         w.field("duration_s", created.durationS)
         w.field("qr_period_s", created.qrPeriodS)
         w.field("allow_code_checkin", created.allowCodeCheckin)
+        networks(&w, created.allowedNetworks)
         w.field("roster_size", created.rosterSize)
         w.endObject()
         return w.bytes
@@ -74,6 +75,7 @@ enum ResponseEncoding {
         w.field("duration_s", info.durationS)
         w.field("qr_period_s", info.qrPeriodS)
         w.field("allow_code_checkin", info.allowCodeCheckin)
+        networks(&w, info.allowedNetworks)
         w.key("code"); optional(&w, info.code)
         w.key("link"); optional(&w, info.linkToken.map { publicBase + JoinLink.path(token: $0) })
         w.key("link_token"); optional(&w, info.linkToken)
@@ -85,6 +87,14 @@ enum ResponseEncoding {
         w.endObject()
         w.field("offset", info.offset.description)
         w.endObject()
+    }
+
+    /// The class's own `allowed_networks` (empty: the site's default applies).
+    private static func networks(_ w: inout JSONWriter, _ networks: [CIDR]) {
+        w.key("allowed_networks")
+        w.beginArray()
+        for network in networks { w.string(network.description) }
+        w.endArray()
     }
 
     static func qr(_ code: QRCode, publicBase: String) -> [UInt8] {

@@ -18,6 +18,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
     case qrExpired
     case codeInvalid
     case notOnRoster
+    /// A check-in from outside the networks the class (or the site) allows.
+    case networkNotAllowed
     case alreadyCheckedIn
     case rateLimited(retryAfterS: Int)
     case payloadTooLarge
@@ -38,6 +40,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .qrExpired: "qr_expired"
         case .codeInvalid: "code_invalid"
         case .notOnRoster: "not_on_roster"
+        case .networkNotAllowed: "network_not_allowed"
         case .alreadyCheckedIn: "already_checked_in"
         case .rateLimited: "rate_limited"
         case .payloadTooLarge: "payload_too_large"
@@ -55,7 +58,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .conflict, .classClosed, .alreadyCheckedIn: 409
         // The request was well-formed but the proof it carries does not hold.
         case .qrInvalid, .qrExpired, .codeInvalid: 422
-        case .notOnRoster: 403
+        case .notOnRoster, .networkNotAllowed: 403
         case .rateLimited: 429
         case .payloadTooLarge: 413
         case .unavailable: 503
@@ -76,6 +79,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .qrExpired: "QR code expired; scan the current one"
         case .codeInvalid: "The join code is not valid"
         case .notOnRoster: "You are not on the roster of this class"
+        case .networkNotAllowed: "Check-in is only possible from the school's network"
         case .alreadyCheckedIn: "Your attendance is already recorded for this class"
         case .rateLimited(let seconds): "Too many attempts; try again in \(seconds) s"
         case .payloadTooLarge: "The request body is too large"

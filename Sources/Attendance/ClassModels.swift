@@ -8,17 +8,20 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var durationS: Int
     public var qrPeriodS: Int
     public var allowCodeCheckin: Bool
+    /// Networks check-ins must come from (empty: the site's default, `StoreLimits.allowedNetworks`).
+    public var allowedNetworks: [CIDR]
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
     public init(name: String, roster: [String] = [], lateAfterS: Int = 600, durationS: Int = 3600,
-                qrPeriodS: Int = 15, allowCodeCheckin: Bool = false) {
+                qrPeriodS: Int = 15, allowCodeCheckin: Bool = false, allowedNetworks: [CIDR] = []) {
         self.name = name
         self.roster = roster
         self.lateAfterS = lateAfterS
         self.durationS = durationS
         self.qrPeriodS = qrPeriodS
         self.allowCodeCheckin = allowCodeCheckin
+        self.allowedNetworks = allowedNetworks
     }
 
     /// Accepted ranges, checked before anything is written.
@@ -27,6 +30,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public static let lateAfterRange = 0...86_400
     public static let durationRange = 60...86_400
     public static let qrPeriodRange = 5...300
+    /// A school has a few networks; the bound keeps the meta hash and each check-in's scan small.
+    public static let maxAllowedNetworks = 32
 }
 
 public struct CreatedClass: Sendable, Equatable {
@@ -46,6 +51,7 @@ public struct CreatedClass: Sendable, Equatable {
     public let durationS: Int
     public let qrPeriodS: Int
     public let allowCodeCheckin: Bool
+    public let allowedNetworks: [CIDR]
     public let rosterSize: Int
 }
 
@@ -85,6 +91,7 @@ public struct ClassInfo: Sendable, Equatable {
     public let durationS: Int
     public let qrPeriodS: Int
     public let allowCodeCheckin: Bool
+    public let allowedNetworks: [CIDR]
     /// The join code while the class is open.
     public let code: String?
     /// A fresh join link token (valid until the class closes) while the class is open.

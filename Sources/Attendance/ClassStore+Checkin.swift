@@ -10,6 +10,7 @@ extension ClassStore {
     ///
     /// Failures (bad or expired QR, wrong code, not on the roster) count against `address`, and an
     /// address over its failure limit is refused `rate_limited` (`StoreLimits.failuresPerAddress`).
+    /// An address outside the class's networks is refused `network_not_allowed`, not counted.
     public func checkin(classId: String, actor: Actor, proof: CheckinProof, address: String,
                         completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
@@ -26,6 +27,8 @@ extension ClassStore {
             case .success(.failure(let error)): return completion(.failure(error))
             case .success(.success(let found)): params = found
             }
+            // Not counted as a failure: a student on mobile data is not guessing.
+            guard self.networkAllows(address, params: params) else { return completion(.failure(.networkNotAllowed)) }
             let method: String
             switch proof {
             case .qr(let qr):

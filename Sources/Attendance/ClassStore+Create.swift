@@ -32,7 +32,8 @@ extension ClassStore {
                 }
                 let args = [classId, request.name, actor.id, String(now), String(request.lateAfterS),
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
-                            code, Self.auditAddress(address)] + roster
+                            code, Self.auditAddress(address),
+                            request.allowedNetworks.map(\.description).joined(separator: ",")] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in
@@ -43,7 +44,8 @@ extension ClassStore {
                     case .success(let startMs):
                         let params = ClassParams(teacherId: actor.id, qrPeriodS: request.qrPeriodS,
                                                  allowCode: request.allowCodeCheckin, code: code,
-                                                 startMs: startMs, closesAtMs: closesAt)
+                                                 startMs: startMs, closesAtMs: closesAt,
+                                                 allowedNetworks: request.allowedNetworks)
                         self.paramsCache[classId] = params
                         self.indexTeacherClass(teacherId: actor.id, classId: classId, startMs: startMs)
                         let qr = QRToken.current(classId: classId, periodS: request.qrPeriodS, nowMs: now, key: self.qrKey)
@@ -53,7 +55,8 @@ extension ClassStore {
                             linkToken: link, link: JoinLink.path(token: link), qr: qr.qr, qrExpiresMs: qr.expiresMs,
                             startMs: startMs, closesAtMs: closesAt, lateAfterS: request.lateAfterS,
                             durationS: request.durationS, qrPeriodS: request.qrPeriodS,
-                            allowCodeCheckin: request.allowCodeCheckin, rosterSize: roster.count)))
+                            allowCodeCheckin: request.allowCodeCheckin, allowedNetworks: request.allowedNetworks,
+                            rosterSize: roster.count)))
                     }
                 }
             }
@@ -82,6 +85,9 @@ extension ClassStore {
         }
         if !CreateClassRequest.durationRange.contains(request.durationS) {
             return "duration_s must be within \(CreateClassRequest.durationRange)"
+        }
+        if request.allowedNetworks.count > CreateClassRequest.maxAllowedNetworks {
+            return "allowed_networks may list at most \(CreateClassRequest.maxAllowedNetworks) networks"
         }
         if !CreateClassRequest.qrPeriodRange.contains(request.qrPeriodS) {
             return "qr_period_s must be within \(CreateClassRequest.qrPeriodRange)"

@@ -12,6 +12,8 @@ extension ClassStore {
     /// is counted in the student's `rejoins`, which the teacher's attendance list shows.
     ///
     /// Failures count against `address` (`StoreLimits.failuresPerAddress`); successes are not limited.
+    /// A student id not on the roster answers `code_invalid`, exactly like a wrong code, whatever the
+    /// credential, so that guessing cannot tell which ids exist.
     public func join(_ credential: JoinCredential, studentId: String, name: String?, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(studentId) else {
@@ -31,10 +33,16 @@ extension ClassStore {
             case .success(.success(let found)): resolved = found
             }
             let (classId, params, checkin) = resolved
+            // A QR join checks in, so it obeys the network rule (and, as a check-in, is not counted).
+            if checkin, !self.networkAllows(address, params: params) {
+                return completion(.failure(.networkNotAllowed))
+            }
             let now = self.clock()
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
                         String(self.limits.classSizeLimit)]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+                // No roster oracle: an id not on the roster answers like a wrong code (and counts).
+                let result = result.mapError { $0 == .notOnRoster ? AttendanceError.codeInvalid : $0 }
                 self.finish(result.map { status, atMs, _ in
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
                                               exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,

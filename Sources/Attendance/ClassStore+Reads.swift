@@ -35,6 +35,7 @@ extension ClassStore {
                 classId: classId, name: name, teacherId: teacher, isOpen: isOpen, startMs: start, closesAtMs: closes,
                 closedAtMs: meta["closed_at_ms"].flatMap { Int64($0) }, lateAfterS: late, durationS: duration,
                 qrPeriodS: period, allowCodeCheckin: meta["allow_code"] == "1",
+                allowedNetworks: Self.storedNetworks(meta["allowed_networks"]),
                 code: isOpen ? meta["code"] : nil,
                 linkToken: isOpen ? self.linkToken(classId: classId, closesAtMs: closes) : nil,
                 rosterSize: Int(rosterSize), counts: counts,

@@ -45,6 +45,8 @@ public final class ClassStore {
         let code: String
         let startMs: Int64
         let closesAtMs: Int64
+        /// The class's own networks; empty: `limits.allowedNetworks` applies.
+        let allowedNetworks: [CIDR]
     }
 
     public init(redis: RedisClient, signer: TokenSigner, qrKey: [UInt8], logger: Logger,
@@ -95,15 +97,16 @@ public final class ClassStore {
     func params(_ classId: String, completion: @escaping (Result<ClassParams, AttendanceError>) -> Void) {
         if let cached = paramsCache[classId] { return completion(.success(cached)) }
         redis.send(["HMGET", Keys.meta(classId), "teacher_id", "qr_period_s", "allow_code", "code",
-                    "start_ms", "closes_at_ms"]) { [logger] result in
+                    "start_ms", "closes_at_ms", "allowed_networks"]) { [logger] result in
             let mapped: Result<ClassParams?, AttendanceError> = Self.map(result, logger: logger) { value in
-                guard let fields = value.array, fields.count == 6 else { return nil }
+                guard let fields = value.array, fields.count == 7 else { return nil }
                 guard let teacher = fields[0].text else { return .some(nil) }
                 guard let period = fields[1].int, let code = fields[3].text, let start = fields[4].int,
                       let closes = fields[5].int
                 else { return nil }
                 return ClassParams(teacherId: teacher, qrPeriodS: Int(period), allowCode: fields[2].text == "1",
-                                   code: code, startMs: start, closesAtMs: closes)
+                                   code: code, startMs: start, closesAtMs: closes,
+                                   allowedNetworks: Self.storedNetworks(fields[6].text))
             }
             switch mapped {
             case .success(let params?):
@@ -116,6 +119,20 @@ public final class ClassStore {
                 completion(.failure(error))
             }
         }
+    }
+
+    /// A class's networks as create_class stored them (validated then, so nothing is dropped here).
+    static func storedNetworks(_ text: String?) -> [CIDR] {
+        guard let text, case .success(let networks) = CIDR.parseList(text) else { return [] }
+        return networks
+    }
+
+    /// Whether a check-in from `address` may reach a class: its own networks, else the site's.
+    /// Checked here, before the script, because the class's networks come with the cached params
+    /// (no extra round trip) and the script then stays unaware of addresses.
+    func networkAllows(_ address: String, params: ClassParams) -> Bool {
+        let networks = params.allowedNetworks.isEmpty ? limits.allowedNetworks : params.allowedNetworks
+        return networks.isEmpty || networks.anyContains(address)
     }
 
     /// Join codes and auto-close entries are cleanup, not state: when Redis refuses, the code expires

@@ -17,6 +17,9 @@ public struct StoreLimits: Sendable, Equatable {
     /// spread over many addresses gets 960 guesses a day. nil turns it off.
     public var loginFailuresPerAccount: Int? = 10
     public var loginFailureWindowS = 900
+    /// Where check-ins may come from in classes that set no `allowed_networks` of their own; empty:
+    /// anywhere.
+    public var allowedNetworks: [CIDR] = []
 
     public init() {}
 }

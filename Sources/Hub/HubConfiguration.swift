@@ -24,6 +24,9 @@ public struct HubConfiguration: Sendable {
     public var maxSubscriptionsPerConnection = 64
     /// Failure limits for WebSocket check-ins, counted in Redis together with the api's.
     public var limits = StoreLimits()
+    /// Reverse proxies whose X-Forwarded-For on the upgrade request names the client; empty: the
+    /// header is ignored.
+    public var trustedProxies: [CIDR] = []
 
     /// Live events one room (during a replay) or one subscription (during its snapshot or replay)
     /// holds back; past it they are dropped and read again from the stream. A load takes well under

@@ -130,8 +130,11 @@ final class HubWorker {
             websocket.close(code: WebSocketCloseCode.policyViolation, reason: token.isEmpty ? "missing access_token" : "invalid access token: \(error)")
             return true
         case .success(let claims):
+            let address = ForwardedFor.clientAddress(peer: connection.peerAddress?.host ?? "",
+                                                     headerValues: headers.values(for: "X-Forwarded-For"),
+                                                     trusted: configuration.trustedProxies)
             let session = ClientSession(connection: websocket, worker: self, actor: Actor(claims: claims),
-                                        address: connection.peerAddress?.host ?? "", tokenExpiresS: claims.exp)
+                                        address: address, tokenExpiresS: claims.exp)
             websocket.delegate = session
             sessions[ObjectIdentifier(session)] = session
             metrics.connectionsOpen.add(1, ordering: .relaxed)

@@ -28,6 +28,9 @@ struct APICommand: ParsableCommand {
 
     @OptionGroup var failureLimits: FailureLimitOptions
 
+    @Option(help: "Reverse proxies whose X-Forwarded-For names the client, comma-separated CIDRs (env ATTENDANCE_API_TRUSTED_PROXIES, config `api.trusted_proxies`; default none: the header is ignored).")
+    var trustedProxies: String?
+
     @Option(help: "Purge classes this many days after they closed (env ATTENDANCE_RETENTION_DAYS, config `retention_days`; default 400).")
     var retentionDays: Int?
 
@@ -48,6 +51,7 @@ struct APICommand: ParsableCommand {
         guard hub.hasPrefix("ws://") || hub.hasPrefix("wss://") else { throw ValidationError("--hub-url must start with ws:// or wss://") }
         configuration.hubURL = hub
         configuration.limits = try failureLimits.storeLimits(settings)
+        configuration.trustedProxies = try networks(settings, flag: trustedProxies, name: "trusted_proxies", prefix: "api.")
         configuration.limits.classSizeLimit = try positive(settings, flag: classSizeLimit, name: "class_size_limit", prefix: "api.",
                                                            default: configuration.limits.classSizeLimit)
         configuration.classCreationsPerTeacher = try positive(settings, flag: classCreationsPerTeacher, name: "class_creations_per_teacher",

@@ -129,6 +129,9 @@ struct HubCommand: ParsableCommand {
 
     @OptionGroup var failureLimits: FailureLimitOptions
 
+    @Option(help: "Reverse proxies whose X-Forwarded-For on the WebSocket upgrade names the client, comma-separated CIDRs (env ATTENDANCE_HUB_TRUSTED_PROXIES, config `hub.trusted_proxies`; default none: the header is ignored).")
+    var trustedProxies: String?
+
     @Option(help: "Live events held back per room or subscription while it loads; past it they are read again from the stream (default 10000).")
     var maxHeldEvents: Int?
 
@@ -165,6 +168,7 @@ struct HubCommand: ParsableCommand {
         var configuration = HubConfiguration(listen: address, redis: try common.redisConfiguration(settings),
                                              workers: workerCount, signer: signer, qrKey: qrKey)
         configuration.limits = try failureLimits.storeLimits(settings)
+        configuration.trustedProxies = try networks(settings, flag: trustedProxies, name: "trusted_proxies", prefix: "hub.")
         configuration.reusePort = try settings.boolean(flag: reusePort, env: "ATTENDANCE_HUB_REUSE_PORT", key: "hub.reuse_port")
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 4096 else { throw ValidationError("--max-queued-bytes must be at least 4096") }
