@@ -20,7 +20,7 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         let bits = bytes.count * 8
         var prefix = bits
         if parts.count == 2 {
-            guard let given = Int(parts[1]), (0...bits).contains(given), parts[1].allSatisfy(\.isASCII) else { return nil }
+            guard parts[1].utf8.allSatisfy({ (48...57).contains($0) }), let given = Int(parts[1]), (0...bits).contains(given) else { return nil }
             prefix = given
         }
         self.prefix = prefix

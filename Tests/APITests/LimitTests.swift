@@ -72,7 +72,7 @@ final class LimitTests: APITestCase {
         assertError(join(#""link_token":"Zm9v.YmFy""#, student: "m"), 400, "bad_request")
         assertError(join(#""qr":"garbage""#, student: "m"), 422, "qr_invalid")
         assertError(join(#""qr":"\#(expiredQR)""#, student: "m"), 422, "qr_expired")
-        assertError(join(#""code":"\#(roster["code"]!.string!)""#, student: "stranger"), 403, "not_on_roster")
+        assertError(join(#""code":"\#(roster["code"]!.string!)""#, student: "stranger"), 422, "code_invalid")
         assertError(request("POST", "/v1/classes/\(openId)/checkins", token: student, json: #"{"qr":"\#(expiredQR)"}"#), 422, "qr_expired")
         assertError(request("POST", "/v1/classes/\(openId)/checkins", token: student,
                             json: #"{"code":"\#(wrongCode(open))"}"#), 422, "code_invalid")
