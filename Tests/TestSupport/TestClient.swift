@@ -13,10 +13,11 @@ public final class TestClient: WebSocketClientDelegate {
 
     public init() {}
 
-    public static func connect(loop: EventLoop, port: Int, token: String?) -> TestClient {
+    public static func connect(loop: EventLoop, port: Int, token: String?, headers: [(String, String)] = []) -> TestClient {
         let test = TestClient()
         let path = token.map { "/ws?access_token=\($0)" } ?? "/ws"
-        WebSocketClient.connect(loop: loop, address: try! SocketAddress(host: "127.0.0.1", port: port), host: "127.0.0.1:\(port)", path: path) { result in
+        WebSocketClient.connect(loop: loop, address: try! SocketAddress(host: "127.0.0.1", port: port), host: "127.0.0.1:\(port)", path: path,
+                                extraHeaders: headers) { result in
             switch result {
             case .success(let client):
                 client.delegate = test
