@@ -70,4 +70,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(httpStatus(port: api.port, path: "/healthz"), 200)
         api.stop()
     }
+
+    func testServersRefuseMalformedNetworkSettings() throws {
+        let base = ["--dev", "--redis", "redis://127.0.0.1:1", "--listen", "127.0.0.1:0"]
+        for command in ["hub", "api"] {
+            let cases: [([String], [String: String], String)] = [
+                (["--trusted-proxies", "127.0.0.1/32,proxy.local"], [:], "trusted_proxies: 'proxy.local' is not an IPv4 or IPv6 network"),
+                ([], ["ATTENDANCE_ALLOWED_NETWORKS": "10.0.0.0/8, 10.0.0.0/99"], "allowed_networks: '10.0.0.0/99' is not"),
+            ]
+            for (flags, environment, expected) in cases {
+                let result = try XCTUnwrap(try run([command] + base + flags, environment: environment), "\(command) started with \(flags)")
+                XCTAssertNotEqual(result.status, 0)
+                XCTAssertTrue(result.stderr.contains(expected), result.stderr)
+            }
+        }
+    }
 }
