@@ -1,3 +1,5 @@
+import JSON
+
 extension ClassStore {
     /// A student checks in to the class its token is bound to, with the current QR or (when the class
     /// allows it) the join code. The proof is verified here, the class state in the script, which also
@@ -10,8 +12,12 @@ extension ClassStore {
     ///
     /// Failures (bad or expired QR, wrong code, not on the roster) count against `address`, and an
     /// address over its failure limit is refused `rate_limited` (`StoreLimits.failuresPerAddress`).
-    public func checkin(classId: String, actor: Actor, proof: CheckinProof, address: String,
-                        completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
+    ///
+    /// `device`: the check-in's signature, verified with the student's bound key (a signature that
+    /// does not verify is `device_invalid`, counted as a failure); the script then applies the
+    /// class's device policy (PROTOCOL.md "Device binding").
+    public func checkin(classId: String, actor: Actor, proof: CheckinProof, device: DeviceSignature? = nil,
+                        address: String, completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
         guard actor.role == .student else {
             return completion(.failure(.forbidden("Only students check in")))
@@ -26,13 +32,16 @@ extension ClassStore {
             case .success(.failure(let error)): return completion(.failure(error))
             case .success(.success(let found)): params = found
             }
-            let method: String
+            let method: String, signed: String
+            var extra: [String] = []
             switch proof {
             case .qr(let qr):
                 if let error = self.verifyQR(qr, classId: classId, params: params) {
                     return self.finish(.failure(error), address: address, completion)
                 }
+                if self.isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
                 method = "qr"
+                signed = qr
             case .code(let code):
                 guard params.allowCode else {
                     return completion(.failure(.codeCheckinDisabled))
@@ -41,13 +50,69 @@ extension ClassStore {
                     return self.finish(.failure(.codeInvalid), address: address, completion)
                 }
                 method = "code"
+                signed = code
             }
-            let args = [classId, actor.id, String(self.clock()), method, Self.auditAddress(address)]
-            self.runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
-                self.finish(result.flatMap { status, atMs, unchanged in
-                    guard let atMs else { return .failure(.unavailable) }
-                    return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
-                }, address: address, completion)
+            let now = self.clock()
+            guard let device else {
+                return self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method,
+                                       kid: "", extra: extra, address: address, completion)
+            }
+            if abs(device.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
+            self.boundDeviceKey(classId: classId, studentId: actor.id) { bound in
+                let key: DeviceKey
+                switch bound {
+                case .failure(let error): return completion(.failure(error))
+                case .success(nil): return self.finish(.failure(.deviceInvalid), address: address, completion)
+                case .success(let found?): key = found
+                }
+                let message = DeviceKey.message(classId: classId, studentId: actor.id, proof: signed,
+                                                clientTimeMs: device.clientTimeMs)
+                guard key.verify(signature: device.signature, message: message) else {
+                    return self.finish(.failure(.deviceInvalid), address: address, completion)
+                }
+                self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method, kid: key.keyId,
+                                extra: extra, address: address, completion)
+            }
+        }
+    }
+
+    /// How far a signed `client_time_ms` may be from the server's clock before `late_delivery`.
+    public static let lateDeliveryMs: Int64 = 120_000
+
+    private func runCheckin(classId: String, studentId: String, now: Int64, method: String, kid: String,
+                            extra: [String], address: String,
+                            _ completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
+        let args = [classId, studentId, String(now), method, Self.auditAddress(address), kid,
+                    extra.joined(separator: ",")]
+        runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+            self.finish(result.flatMap { status, atMs, unchanged in
+                guard let atMs else { return .failure(.unavailable) }
+                return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
+            }, address: address, completion)
+        }
+    }
+}
+
+extension ClassStore {
+    /// Whether a QR that verified is from the window before the current one.
+    func isPreviousWindow(_ qr: String, params: ClassParams) -> Bool {
+        guard let parsed = QRToken.parse(qr) else { return false }
+        let current = QRToken.floorDiv(clock(), Int64(params.qrPeriodS) * 1000)
+        return parsed.window < current
+    }
+
+    /// The device key bound to a student (nil when none).
+    func boundDeviceKey(classId: String, studentId: String,
+                        completion: @escaping (Result<DeviceKey?, AttendanceError>) -> Void) {
+        redis.send(["HGET", Keys.students(classId), studentId]) { result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(AttendanceError(redis: error)))
+            case .success(let value):
+                guard let raw = value.text, let record = try? JSON.parse(Array(raw.utf8)),
+                      let encoded = record["dkey"]?.string
+                else { return completion(.success(nil)) }
+                completion(.success(DeviceKey(encoded: encoded)))
             }
         }
     }

@@ -11,8 +11,12 @@ extension ClassStore {
     /// phone that reloaded has lost its token) but never renames: the first name stays. Each re-join
     /// is counted in the student's `rejoins`, which the teacher's attendance list shows.
     ///
+    /// `deviceKey` registers the student's device (bound on first use; the class's device policy
+    /// decides about another key later). A QR join may carry `deviceSignature`, made with that key.
+    ///
     /// Failures count against `address` (`StoreLimits.failuresPerAddress`); successes are not limited.
-    public func join(_ credential: JoinCredential, studentId: String, name: String?, address: String,
+    public func join(_ credential: JoinCredential, studentId: String, name: String?, deviceKey: DeviceKey? = nil,
+                     deviceSignature: DeviceSignature? = nil, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(studentId) else {
             return completion(.failure(.badRequest("student_id must be 1–64 characters of A-Z a-z 0-9 _ . : -")))
@@ -32,8 +36,23 @@ extension ClassStore {
             }
             let (classId, params, checkin) = resolved
             let now = self.clock()
+            var extra: [String] = []
+            var signed = false
+            if checkin, case .qr(let qr) = credential {
+                if self.isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
+                if let deviceSignature {
+                    let message = DeviceKey.message(classId: classId, studentId: studentId, proof: qr,
+                                                    clientTimeMs: deviceSignature.clientTimeMs)
+                    guard let deviceKey, deviceKey.verify(signature: deviceSignature.signature, message: message) else {
+                        return self.finish(.failure(.deviceInvalid), address: address, completion)
+                    }
+                    signed = true
+                    if abs(deviceSignature.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
+                }
+            }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
-                        String(self.limits.classSizeLimit)]
+                        String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
+                        extra.joined(separator: ","), signed ? "1" : "0"]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
                 self.finish(result.map { status, atMs, _ in
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,

@@ -1,6 +1,6 @@
 /// create_class: writes a new class's meta hash and roster.
 /// ARGV: cid, name, teacher_id, now_ms, late_after_s, duration_s, qr_period_s, allow_code (1/0),
-///       code, addr, roster ids…
+///       code, addr, device_policy ('flag' | 'refuse'), roster ids…
 /// Returns {start_ms, closes_at_ms}. Errors: conflict (the class id exists).
 enum CreateClassScript {
     static let source = LuaPrelude.source + #"""
@@ -10,16 +10,16 @@ if redis.call('EXISTS', META) == 1 then return redis.error_reply('conflict') end
 local closes_at = now + duration * 1000
 redis.call('HSET', META, 'class_id', cid, 'name', name, 'teacher_id', teacher, 'start_ms', int(now),
            'late_after_s', ARGV[5], 'duration_s', ARGV[6], 'qr_period_s', ARGV[7], 'allow_code', ARGV[8],
-           'code', ARGV[9], 'closes_at_ms', int(closes_at), 'state', 'open')
+           'code', ARGV[9], 'device_policy', ARGV[11], 'closes_at_ms', int(closes_at), 'state', 'open')
 -- Chunks keep unpack() below Lua's C stack limit for large rosters.
-local i = 11
+local i = 12
 while i <= #ARGV do
   local last = math.min(i + 499, #ARGV)
   redis.call('SADD', ROSTER, unpack(ARGV, i, last))
   redis.call('SADD', KNOWN, unpack(ARGV, i, last))
   i = last + 1
 end
-audit(now, teacher, ARGV[10], 'create', nil, 'roster ' .. (#ARGV - 10))
+audit(now, teacher, ARGV[10], 'create', nil, 'roster ' .. (#ARGV - 11))
 return { now, closes_at }
 """#
 }
