@@ -7,7 +7,7 @@ extension APIHandlers {
     func createClass(_ exchange: Exchange) {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
-                                                 "allow_code_checkin"]) else { return }
+                                                 "allow_code_checkin", "device_policy"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
             request = CreateClassRequest(name: try body.requiredString("name"))
@@ -16,6 +16,12 @@ extension APIHandlers {
             if let value = try body.int("duration_s") { request.durationS = value }
             if let value = try body.int("qr_period_s") { request.qrPeriodS = value }
             if let value = try body.bool("allow_code_checkin") { request.allowCodeCheckin = value }
+            if let value = try body.string("device_policy") {
+                guard let policy = DevicePolicy(rawValue: value) else {
+                    throw APIError.badRequest("device_policy must be flag or refuse")
+                }
+                request.devicePolicy = policy
+            }
         } catch {
             return exchange.fail(error)
         }
