@@ -25,7 +25,8 @@ final class AttendanceEndpointTests: APITestCase {
         let second = students.first { $0["student_id"] == "s2" }!
         XCTAssertEqual(second["status"], "unmarked")
         XCTAssertEqual(second["at_ms"], .null)
-        XCTAssertEqual(Set(second.object!.keys), ["student_id", "name", "status", "at_ms", "method", "by", "note", "rejoins"])
+        XCTAssertEqual(Set(second.object!.keys), ["student_id", "name", "status", "at_ms", "method", "by", "note", "rejoins",
+                                                  "flags", "device"])
         XCTAssertEqual(second["rejoins"], 0)
 
         assertError(request("GET", "/v1/classes/\(classId)/attendance", token: token(.teacher, "t2")), 403, "forbidden")
