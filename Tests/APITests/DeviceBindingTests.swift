@@ -66,6 +66,26 @@ final class DeviceBindingTests: APITestCase {
         XCTAssertTrue(csv.contains(keyId(phone)), csv)
     }
 
+    /// A code check-in signs the code in place of the QR.
+    func testSignedCodeCheckinSignsTheCode() {
+        let created = makeClass()
+        let code = created["code"]!.string!
+        let phone = TestDeviceKey()
+        let ann = enrol(created, "ann", phone)
+        let now = clock.now()
+        let overQR = phone.deviceSig(classId: ann.classId, studentId: "ann", proof: ann.qr, clientTimeMs: now)
+        let path = "/v1/classes/\(ann.classId)/checkins"
+        assertError(request("POST", path, token: ann.token,
+                            json: #"{"code":"\#(code)","device_sig":"\#(overQR)","client_time_ms":\#(now)}"#),
+                    422, "device_invalid")
+        let overCode = phone.deviceSig(classId: ann.classId, studentId: "ann", proof: code, clientTimeMs: now)
+        let response = request("POST", path, token: ann.token,
+                               json: #"{"code":"\#(code)","device_sig":"\#(overCode)","client_time_ms":\#(now)}"#)
+        XCTAssertEqual(response.status, 200, response.bodyText)
+        XCTAssertEqual(checkedIn(ann.classId, "ann")?["method"], "code")
+        XCTAssertEqual(checkedIn(ann.classId, "ann")?["device"]?.string, keyId(phone))
+    }
+
     func testWrongKeyOrTamperedMessageIsRefused() {
         let created = makeClass()
         let phone = TestDeviceKey(), other = TestDeviceKey()
