@@ -1,5 +1,3 @@
-import JSON
-
 extension ClassStore {
     /// A student checks in to the class its token is bound to, with the current QR or (when the class
     /// allows it) the join code. The proof is verified here, the class state in the script, which also
@@ -89,31 +87,6 @@ extension ClassStore {
                 guard let atMs else { return .failure(.unavailable) }
                 return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
             }, address: address, completion)
-        }
-    }
-}
-
-extension ClassStore {
-    /// Whether a QR that verified is from the window before the current one.
-    func isPreviousWindow(_ qr: String, params: ClassParams) -> Bool {
-        guard let parsed = QRToken.parse(qr) else { return false }
-        let current = QRToken.floorDiv(clock(), Int64(params.qrPeriodS) * 1000)
-        return parsed.window < current
-    }
-
-    /// The device key bound to a student (nil when none).
-    func boundDeviceKey(classId: String, studentId: String,
-                        completion: @escaping (Result<DeviceKey?, AttendanceError>) -> Void) {
-        redis.send(["HGET", Keys.students(classId), studentId]) { result in
-            switch result {
-            case .failure(let error):
-                completion(.failure(AttendanceError(redis: error)))
-            case .success(let value):
-                guard let raw = value.text, let record = try? JSON.parse(Array(raw.utf8)),
-                      let encoded = record["dkey"]?.string
-                else { return completion(.success(nil)) }
-                completion(.success(DeviceKey(encoded: encoded)))
-            }
         }
     }
 }

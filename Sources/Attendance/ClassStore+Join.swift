@@ -36,23 +36,16 @@ extension ClassStore {
             }
             let (classId, params, checkin) = resolved
             let now = self.clock()
-            var extra: [String] = []
-            var signed = false
+            var device = (extra: "", signed: false)
             if checkin, case .qr(let qr) = credential {
-                if self.isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
-                if let deviceSignature {
-                    let message = DeviceKey.message(classId: classId, studentId: studentId, proof: qr,
-                                                    clientTimeMs: deviceSignature.clientTimeMs)
-                    guard let deviceKey, deviceKey.verify(signature: deviceSignature.signature, message: message) else {
-                        return self.finish(.failure(.deviceInvalid), address: address, completion)
-                    }
-                    signed = true
-                    if abs(deviceSignature.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
-                }
+                guard let checked = self.qrJoinDevice(classId: classId, studentId: studentId, qr: qr, params: params,
+                                                      key: deviceKey, signature: deviceSignature, now: now)
+                else { return self.finish(.failure(.deviceInvalid), address: address, completion) }
+                device = checked
             }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
                         String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
-                        extra.joined(separator: ","), signed ? "1" : "0"]
+                        device.extra, device.signed ? "1" : "0"]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
                 self.finish(result.map { status, atMs, _ in
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
