@@ -139,6 +139,11 @@ final class DeviceBindingTests: APITestCase {
         let refusing = makeClass(policy: "refuse")
         let bob = enrol(refusing, "bob", TestDeviceKey())
         XCTAssertTrue(assertError(checkin(bob, as: "bob", signedBy: nil), 409, "device_refused").contains("unsigned"))
+        // A join with the QR from another phone gets a token, but its check-in is refused.
+        let viaQR = join(#""qr":"\#(bob.qr)""#, student: "bob")
+        XCTAssertEqual(viaQR.status, 200, viaQR.bodyText)
+        XCTAssertEqual(json(viaQR)["status"], "unmarked")
+        XCTAssertNil(checkedIn(bob.classId, "bob"))
         // Students without a bound key check in as before.
         let cid = enrol(refusing, "cid", nil)
         XCTAssertEqual(checkin(cid, as: "cid", signedBy: nil).status, 200)
@@ -157,6 +162,7 @@ final class DeviceBindingTests: APITestCase {
         let refusing = makeClass(policy: "refuse")
         let bob = enrol(refusing, "bob", first)
         XCTAssertTrue(assertError(joinWithKey(refusing, "bob", second), 409, "device_refused").contains("new_device"))
+        XCTAssertEqual(attendanceRow(bob.classId, "bob")?["rejoins"], 0, "a refused re-join writes nothing")
         XCTAssertEqual(joinWithKey(refusing, "bob", first).status, 200, "the bound device re-joins")
         XCTAssertEqual(checkin(bob, as: "bob", signedBy: first).status, 200)
         XCTAssertNil(checkedIn(bob.classId, "bob")?["flags"])
@@ -174,6 +180,7 @@ final class DeviceBindingTests: APITestCase {
         let refusing = makeClass(policy: "refuse")
         _ = enrol(refusing, "ann", phone)
         XCTAssertTrue(assertError(joinWithKey(refusing, "bob", phone), 409, "device_refused").contains("shared_device"))
+        XCTAssertNil(attendanceRow(refusing["class_id"]!.string!, "bob"), "a refused join writes nothing")
     }
 
     func testTimeAndStaleQRFlags() {
