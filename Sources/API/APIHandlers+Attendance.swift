@@ -79,6 +79,15 @@ extension APIHandlers {
         }
     }
 
+    /// `POST /v1/classes/{id}/students/{student_id}/device:reset` (its teacher, admin) →
+    /// `{student_id, device}`: the key id that was bound (null when none).
+    func resetDevice(_ exchange: Exchange, classId: String, studentId: String) {
+        guard let actor = authenticate(exchange) else { return }
+        store.resetDevice(classId: classId, studentId: studentId, actor: actor, address: exchange.clientAddress) { result in
+            self.reply(exchange, result) { ResponseEncoding.deviceReset(studentId: studentId, device: $0) }
+        }
+    }
+
     /// `GET /v1/classes/{id}/events?since=<offset>[&limit=N]` (its teacher, admin): the event log after
     /// `since` (from the start without it), one page at a time; continue from `next` while `has_more`.
     func events(_ exchange: Exchange, classId: String) {

@@ -7,7 +7,7 @@ extension APIHandlers {
     func createClass(_ exchange: Exchange) {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
-                                                 "allow_code_checkin", "allowed_networks"]) else { return }
+                                                 "allow_code_checkin", "allowed_networks", "device_policy"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
             request = CreateClassRequest(name: try body.requiredString("name"))
@@ -18,6 +18,12 @@ extension APIHandlers {
             if let value = try body.bool("allow_code_checkin") { request.allowCodeCheckin = value }
             if let value = try body.networkArray("allowed_networks", limit: CreateClassRequest.maxAllowedNetworks) {
                 request.allowedNetworks = value
+            }
+            if let value = try body.string("device_policy") {
+                guard let policy = DevicePolicy(rawValue: value) else {
+                    throw APIError.badRequest("device_policy must be flag or refuse")
+                }
+                request.devicePolicy = policy
             }
         } catch {
             return exchange.fail(error)

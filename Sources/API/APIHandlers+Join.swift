@@ -1,14 +1,18 @@
 import Attendance
 
 extension APIHandlers {
-    /// `POST /v1/join` (anyone): `{code | link_token | qr, student_id, name?}` → a student token.
+    /// `POST /v1/join` (anyone): `{code | link_token | qr, student_id, name?, device_key?}` → a student
+    /// token; a QR join may also carry `device_sig` and `client_time_ms`, signed with `device_key`.
     /// Failures (wrong codes, bad links and QRs, students not on the roster) count against the client
     /// address in the store; an address over its failure limit is refused 429 whatever it sends.
     func join(_ exchange: Exchange) {
-        guard let body = body(exchange, fields: ["code", "link_token", "qr", "student_id", "name"]) else { return }
+        guard let body = body(exchange, fields: ["code", "link_token", "qr", "student_id", "name", "device_key",
+                                              "device_sig", "client_time_ms"]) else { return }
         let credential: JoinCredential
         let studentId: String
         let name: String?
+        var deviceKey: DeviceKey?
+        let signature: DeviceSignature?
         do throws(APIError) {
             let given = ["code", "link_token", "qr"].filter(body.has)
             guard given.count == 1 else {
@@ -21,10 +25,19 @@ extension APIHandlers {
             }
             studentId = try body.requiredIdentifier("student_id")
             name = try body.string("name")
+            if let jwk = body.object["device_key"], !jwk.isNull {
+                guard let key = DeviceKey(jwk: jwk) else { throw APIError.badRequest(DeviceKey.invalidMessage) }
+                deviceKey = key
+            }
+            signature = try body.deviceSignature()
+            if signature != nil, !(given[0] == "qr" && deviceKey != nil) {
+                throw APIError.badRequest("device_sig on a join needs qr and device_key")
+            }
         } catch {
             return exchange.fail(error)
         }
-        store.join(credential, studentId: studentId, name: name, address: exchange.clientAddress) { result in
+        store.join(credential, studentId: studentId, name: name, deviceKey: deviceKey,
+                   deviceSignature: signature, address: exchange.clientAddress) { result in
             self.reply(exchange, result, ResponseEncoding.joined)
         }
     }

@@ -2,13 +2,15 @@ import Attendance
 
 /// The attendance list as CSV (`GET …/attendance?format=csv`): RFC 4180 (CRLF line ends, fields with
 /// a comma, quote or line break quoted, quotes doubled) with the header
-/// `student_id,name,status,at_ms,method,by` and one row per roster or joined student.
+/// `student_id,name,status,at_ms,method,by,flags,device` and one row per roster or joined student.
+/// `flags` holds the check-in's flags separated by spaces; new columns only ever go at the end, so
+/// readers that pick columns by header name or position keep working.
 ///
 /// Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula (tab and CR too, in
 /// some), and student names are typed by students: such cells get a leading `'`, which spreadsheets
 /// show as text (OWASP "CSV Injection").
 enum CSVExport {
-    static let header = "student_id,name,status,at_ms,method,by"
+    static let header = "student_id,name,status,at_ms,method,by,flags,device"
 
     static func render(_ records: [StudentRecord]) -> [UInt8] {
         var out: [UInt8] = []
@@ -27,6 +29,10 @@ enum CSVExport {
             appendCell(record.method ?? "", to: &out)
             out.append(UInt8(ascii: ","))
             appendCell(record.by ?? "", to: &out)
+            out.append(UInt8(ascii: ","))
+            appendCell(record.flags.joined(separator: " "), to: &out)
+            out.append(UInt8(ascii: ","))
+            appendCell(record.device ?? "", to: &out)
             out.append(contentsOf: "\r\n".utf8)
         }
         return out

@@ -111,4 +111,20 @@ struct JSONBody {
     static func clip(_ text: String) -> String {
         text.count > 64 ? String(text.prefix(64)) + "…" : text
     }
+
+    /// `device_sig` with its `client_time_ms` (both or neither), or nil.
+    func deviceSignature() throws(APIError) -> DeviceSignature? {
+        let text = try string("device_sig")
+        let time = try int("client_time_ms").map(Int64.init)
+        switch (text, time) {
+        case (nil, nil): return nil
+        case (let text?, let time?):
+            guard let signature = DeviceKey.decodeSignature(text) else {
+                throw .badRequest("device_sig must be the 64-byte r‖s signature in base64url (86 characters)")
+            }
+            guard time >= 0 else { throw .badRequest("client_time_ms must be a non-negative integer") }
+            return DeviceSignature(signature: signature, clientTimeMs: time)
+        default: throw .badRequest("device_sig and client_time_ms go together")
+        }
+    }
 }

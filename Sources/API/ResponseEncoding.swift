@@ -160,7 +160,20 @@ enum ResponseEncoding {
         w.key("by"); optional(&w, record.by)
         w.key("note"); optional(&w, record.note)
         w.field("rejoins", record.rejoins)
+        w.key("flags"); w.beginArray()
+        for flag in record.flags { w.string(flag) }
+        w.endArray()
+        w.key("device"); optional(&w, record.device)
         w.endObject()
+    }
+
+    static func deviceReset(studentId: String, device: String?) -> [UInt8] {
+        var w = JSONWriter(capacity: 96)
+        w.beginObject()
+        w.field("student_id", studentId)
+        w.key("device"); optional(&w, device)
+        w.endObject()
+        return w.bytes
     }
 
     static func override(_ result: OverrideResult) -> [UInt8] {

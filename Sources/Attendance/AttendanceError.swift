@@ -23,6 +23,11 @@ public enum AttendanceError: Error, Equatable, Sendable {
     case alreadyCheckedIn
     case rateLimited(retryAfterS: Int)
     case payloadTooLarge
+    /// A `device_sig` that does not verify with the student's bound device key.
+    case deviceInvalid
+    /// The class's `device_policy` is `refuse` and the check-in carries the named flag
+    /// (`unsigned`, `new_device`, `shared_device`).
+    case deviceRefused(String)
     /// Redis is unreachable or failed; retrying later may work.
     case unavailable
 
@@ -44,6 +49,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .alreadyCheckedIn: "already_checked_in"
         case .rateLimited: "rate_limited"
         case .payloadTooLarge: "payload_too_large"
+        case .deviceInvalid: "device_invalid"
+        case .deviceRefused: "device_refused"
         case .unavailable: "unavailable"
         }
     }
@@ -57,7 +64,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .notFound: 404
         case .conflict, .classClosed, .alreadyCheckedIn: 409
         // The request was well-formed but the proof it carries does not hold.
-        case .qrInvalid, .qrExpired, .codeInvalid: 422
+        case .qrInvalid, .qrExpired, .codeInvalid, .deviceInvalid: 422
+        case .deviceRefused: 409
         case .notOnRoster, .networkNotAllowed: 403
         case .rateLimited: 429
         case .payloadTooLarge: 413
@@ -83,6 +91,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .alreadyCheckedIn: "Your attendance is already recorded for this class"
         case .rateLimited(let seconds): "Too many attempts; try again in \(seconds) s"
         case .payloadTooLarge: "The request body is too large"
+        case .deviceInvalid: "The device signature does not verify with this student's device key"
+        case .deviceRefused(let reason): "Refused by the class's device policy: \(reason)"
         case .unavailable: "The service is temporarily unavailable; try again shortly"
         }
     }
@@ -125,6 +135,9 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case "already_checked_in": self = .alreadyCheckedIn
         case "code_invalid": self = .codeInvalid
         case "code_checkin_disabled": self = .codeCheckinDisabled
+        case "device_invalid": self = .deviceInvalid
+        case "device_refused":
+            self = .deviceRefused(String(reply.dropFirst(word.count).drop { $0 == " " }))
         case "class_full":
             let limit = reply.dropFirst(word.count).drop { $0 == " " }
             self = .conflict("The class is full: a class without a roster admits at most \(limit) students")

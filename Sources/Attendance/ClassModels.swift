@@ -10,6 +10,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var allowCodeCheckin: Bool
     /// Networks check-ins must come from (empty: the site's default, `StoreLimits.allowedNetworks`).
     public var allowedNetworks: [CIDR]
+    /// What a check-in from an unexpected device does: flag it for the teacher, or refuse it.
+    public var devicePolicy: DevicePolicy = .flag
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
@@ -124,6 +126,11 @@ public struct StudentRecord: Sendable, Equatable {
     public let note: String?
     /// How often the student joined again after the first join (each answered a fresh token).
     public var rejoins = 0
+    /// Suspicions recorded with the check-in (`unsigned`, `new_device`, `shared_device`,
+    /// `late_delivery`, `stale_qr`); empty when none.
+    public var flags: [String] = []
+    /// The key id of the device that signed the check-in, if it was signed.
+    public var device: String?
 }
 
 /// What a student joins with (`POST /v1/join`).
@@ -149,6 +156,25 @@ public enum CheckinProof: Sendable, Equatable {
     case qr(String)
     /// Only for classes created with `allowCodeCheckin`.
     case code(String)
+}
+
+/// A check-in's `device_sig` (64 bytes r ‖ s) and the `client_time_ms` it signs.
+public struct DeviceSignature: Sendable, Equatable {
+    public let signature: [UInt8]
+    public let clientTimeMs: Int64
+
+    public init(signature: [UInt8], clientTimeMs: Int64) {
+        self.signature = signature
+        self.clientTimeMs = clientTimeMs
+    }
+}
+
+/// A class's answer to suspicious device use (PROTOCOL.md "Device binding").
+public enum DevicePolicy: String, Sendable, Equatable, CaseIterable {
+    /// Check in and mark the record with a flag.
+    case flag
+    /// Refuse the check-in or join with `device_refused`.
+    case refuse
 }
 
 public struct CheckinResult: Sendable, Equatable {

@@ -11,8 +11,12 @@ extension ClassStore {
     /// Failures (bad or expired QR, wrong code, not on the roster) count against `address`, and an
     /// address over its failure limit is refused `rate_limited` (`StoreLimits.failuresPerAddress`).
     /// An address outside the class's networks is refused `network_not_allowed`, not counted.
-    public func checkin(classId: String, actor: Actor, proof: CheckinProof, address: String,
-                        completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
+    ///
+    /// `device`: the check-in's signature, verified with the student's bound key (a signature that
+    /// does not verify is `device_invalid`, counted as a failure); the script then applies the
+    /// class's device policy (PROTOCOL.md "Device binding").
+    public func checkin(classId: String, actor: Actor, proof: CheckinProof, device: DeviceSignature? = nil,
+                        address: String, completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
         guard actor.role == .student else {
             return completion(.failure(.forbidden("Only students check in")))
@@ -29,13 +33,16 @@ extension ClassStore {
             }
             // Not counted as a failure: a student on mobile data is not guessing.
             guard self.networkAllows(address, params: params) else { return completion(.failure(.networkNotAllowed)) }
-            let method: String
+            let method: String, signed: String
+            var extra: [String] = []
             switch proof {
             case .qr(let qr):
                 if let error = self.verifyQR(qr, classId: classId, params: params) {
                     return self.finish(.failure(error), address: address, completion)
                 }
+                if self.isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
                 method = "qr"
+                signed = qr
             case .code(let code):
                 guard params.allowCode else {
                     return completion(.failure(.codeCheckinDisabled))
@@ -44,14 +51,45 @@ extension ClassStore {
                     return self.finish(.failure(.codeInvalid), address: address, completion)
                 }
                 method = "code"
+                signed = code
             }
-            let args = [classId, actor.id, String(self.clock()), method, Self.auditAddress(address)]
-            self.runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
-                self.finish(result.flatMap { status, atMs, unchanged in
-                    guard let atMs else { return .failure(.unavailable) }
-                    return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
-                }, address: address, completion)
+            let now = self.clock()
+            guard let device else {
+                return self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method,
+                                       kid: "", extra: extra, address: address, completion)
             }
+            if abs(device.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
+            self.boundDeviceKey(classId: classId, studentId: actor.id) { bound in
+                let key: DeviceKey
+                switch bound {
+                case .failure(let error): return completion(.failure(error))
+                case .success(nil): return self.finish(.failure(.deviceInvalid), address: address, completion)
+                case .success(let found?): key = found
+                }
+                let message = DeviceKey.message(classId: classId, studentId: actor.id, proof: signed,
+                                                clientTimeMs: device.clientTimeMs)
+                guard key.verify(signature: device.signature, message: message) else {
+                    return self.finish(.failure(.deviceInvalid), address: address, completion)
+                }
+                self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method, kid: key.keyId,
+                                extra: extra, address: address, completion)
+            }
+        }
+    }
+
+    /// How far a signed `client_time_ms` may be from the server's clock before `late_delivery`.
+    public static let lateDeliveryMs: Int64 = 120_000
+
+    private func runCheckin(classId: String, studentId: String, now: Int64, method: String, kid: String,
+                            extra: [String], address: String,
+                            _ completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
+        let args = [classId, studentId, String(now), method, Self.auditAddress(address), kid,
+                    extra.joined(separator: ",")]
+        runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+            self.finish(result.flatMap { status, atMs, unchanged in
+                guard let atMs else { return .failure(.unavailable) }
+                return .success(CheckinResult(status: status, atMs: atMs, repeated: unchanged))
+            }, address: address, completion)
         }
     }
 }

@@ -33,7 +33,8 @@ extension ClassStore {
                 let args = [classId, request.name, actor.id, String(now), String(request.lateAfterS),
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
                             code, Self.auditAddress(address),
-                            request.allowedNetworks.map(\.description).joined(separator: ",")] + roster
+                            request.allowedNetworks.map(\.description).joined(separator: ","),
+                            request.devicePolicy.rawValue] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in

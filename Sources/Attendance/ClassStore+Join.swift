@@ -11,10 +11,14 @@ extension ClassStore {
     /// phone that reloaded has lost its token) but never renames: the first name stays. Each re-join
     /// is counted in the student's `rejoins`, which the teacher's attendance list shows.
     ///
+    /// `deviceKey` registers the student's device (bound on first use; the class's device policy
+    /// decides about another key later). A QR join may carry `deviceSignature`, made with that key.
+    ///
     /// Failures count against `address` (`StoreLimits.failuresPerAddress`); successes are not limited.
     /// A student id not on the roster answers `code_invalid`, exactly like a wrong code, whatever the
     /// credential, so that guessing cannot tell which ids exist.
-    public func join(_ credential: JoinCredential, studentId: String, name: String?, address: String,
+    public func join(_ credential: JoinCredential, studentId: String, name: String?, deviceKey: DeviceKey? = nil,
+                     deviceSignature: DeviceSignature? = nil, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(studentId) else {
             return completion(.failure(.badRequest("student_id must be 1–64 characters of A-Z a-z 0-9 _ . : -")))
@@ -38,8 +42,16 @@ extension ClassStore {
                 return completion(.failure(.networkNotAllowed))
             }
             let now = self.clock()
+            var device = (extra: "", signed: false)
+            if checkin, case .qr(let qr) = credential {
+                guard let checked = self.qrJoinDevice(classId: classId, studentId: studentId, qr: qr, params: params,
+                                                      key: deviceKey, signature: deviceSignature, now: now)
+                else { return self.finish(.failure(.deviceInvalid), address: address, completion) }
+                device = checked
+            }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
-                        String(self.limits.classSizeLimit)]
+                        String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
+                        device.extra, device.signed ? "1" : "0"]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
                 // No roster oracle: an id not on the roster answers like a wrong code (and counts).
                 let result = result.mapError { $0 == .notOnRoster ? AttendanceError.codeInvalid : $0 }

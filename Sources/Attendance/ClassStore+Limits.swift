@@ -22,7 +22,7 @@ extension ClassStore {
     /// input (`bad_request` on a field), a closed class or a full one are not guesses.
     static func countsAsFailure(_ error: AttendanceError) -> Bool {
         switch error {
-        case .codeInvalid, .qrInvalid, .qrExpired, .notOnRoster: true
+        case .codeInvalid, .qrInvalid, .qrExpired, .notOnRoster, .deviceInvalid: true
         case .badRequest(let detail): detail == JoinLink.invalidMessage
         default: false
         }

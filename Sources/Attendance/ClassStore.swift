@@ -180,6 +180,7 @@ public final class ClassStore {
     static let joinScript = RedisScript(JoinScript.source, writes: true)
     static let checkinScript = RedisScript(CheckinScript.source, writes: true)
     static let overrideScript = RedisScript(OverrideScript.source, writes: true)
+    static let deviceResetScript = RedisScript(DeviceResetScript.source, writes: true)
     static let bulkScript = RedisScript(BulkScript.source, writes: true)
     static let closeScript = RedisScript(CloseScript.source, writes: true)
     static let purgeScript = RedisScript(PurgeScript.source)

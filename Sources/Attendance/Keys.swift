@@ -4,7 +4,7 @@
 ///
 /// | key | type | what |
 /// |---|---|---|
-/// | `att:{cid}:meta` | hash | class fields, `state` (open/closed), `last_id` of the event stream |
+/// | `att:{cid}:meta` | hash | class fields, `state` (open/closed), `last_id` of the event stream, `dev:<key id>` → student id of each bound device key |
 /// | `att:{cid}:roster` | set | student ids on the roster (empty: anyone with the code may join) |
 /// | `att:{cid}:students` | hash | student id → JSON record of every roster or joined student that has one |
 /// | `att:{cid}:known` | set | roster ∪ joined: who appears in snapshots and exports |

@@ -36,6 +36,9 @@ struct ClientMessage {
     var qr: String?
     var code: String?
     var since: String?
+    /// A check-in's `device_sig` and `client_time_ms` (the number's text), checked by the session.
+    var deviceSig: String?
+    var clientTimeMs: String?
 
     /// Either the message, or the error to answer with (and the id, if one was readable).
     enum Parsed {
@@ -71,6 +74,14 @@ struct ClientMessage {
             guard let v = value[key], !v.isNull else { continue }
             guard let s = v.string else { return .invalid(.badRequest("\"\(key)\" must be a string"), id: message.id) }
             message[keyPath: field] = s
+        }
+        if let v = value["device_sig"], !v.isNull {
+            guard let s = v.string else { return .invalid(.badRequest("\"device_sig\" must be a string"), id: message.id) }
+            message.deviceSig = s
+        }
+        if let v = value["client_time_ms"], !v.isNull {
+            guard let t = v.int else { return .invalid(.badRequest("\"client_time_ms\" must be an integer"), id: message.id) }
+            message.clientTimeMs = String(t)
         }
         return .message(message)
     }
@@ -163,6 +174,11 @@ struct ClientMessage {
                 if isNull { value = nil } else { guard let s else { return nil }; value = text(s) }
                 if key(k, is: "class_id") { message.classId = value } else if key(k, is: "qr") { message.qr = value }
                 else if key(k, is: "code") { message.code = value } else { message.since = value }
+            } else if key(k, is: "device_sig") {
+                if isNull { message.deviceSig = nil } else { guard let s else { return nil }; message.deviceSig = text(s) }
+            } else if key(k, is: "client_time_ms") {
+                // Only a plain number; anything else takes the general path for its error.
+                if isNull { message.clientTimeMs = nil } else { guard s == nil else { return nil }; message.clientTimeMs = text(token) }
             }
             skipSpace()
             guard i < n else { return nil }

@@ -130,7 +130,24 @@ final class ClientSession: WebSocketConnectionDelegate {
                 sendError(id: id, .badRequest("a check-in carries exactly one of \"qr\" or \"code\""))
                 return
             }
-            worker.checkin(self, classId: classId, qr: message.qr, code: message.code, id: id)
+            var device: DeviceSignature?
+            switch (message.deviceSig, message.clientTimeMs) {
+            case (nil, nil): break
+            case (let text?, let time?):
+                guard let signature = DeviceKey.decodeSignature(text) else {
+                    sendError(id: id, .badRequest("\"device_sig\" must be the 64-byte r‖s signature in base64url"))
+                    return
+                }
+                guard let ms = Int64(time), ms >= 0 else {
+                    sendError(id: id, .badRequest("\"client_time_ms\" must be a non-negative integer"))
+                    return
+                }
+                device = DeviceSignature(signature: signature, clientTimeMs: ms)
+            default:
+                sendError(id: id, .badRequest("\"device_sig\" and \"client_time_ms\" go together"))
+                return
+            }
+            worker.checkin(self, classId: classId, qr: message.qr, code: message.code, device: device, id: id)
         case .other(let name):
             sendError(id: id, .badRequest("unknown message type \"\(name.prefix(32))\""))
         }

@@ -25,7 +25,8 @@ final class AttendanceEndpointTests: APITestCase {
         let second = students.first { $0["student_id"] == "s2" }!
         XCTAssertEqual(second["status"], "unmarked")
         XCTAssertEqual(second["at_ms"], .null)
-        XCTAssertEqual(Set(second.object!.keys), ["student_id", "name", "status", "at_ms", "method", "by", "note", "rejoins"])
+        XCTAssertEqual(Set(second.object!.keys), ["student_id", "name", "status", "at_ms", "method", "by", "note", "rejoins",
+                                                  "flags", "device"])
         XCTAssertEqual(second["rejoins"], 0)
 
         assertError(request("GET", "/v1/classes/\(classId)/attendance", token: token(.teacher, "t2")), 403, "forbidden")
@@ -49,16 +50,16 @@ final class AttendanceEndpointTests: APITestCase {
         XCTAssertEqual(response.headers["Content-Type"], "text/csv; charset=utf-8; header=present")
         XCTAssertEqual(response.headers["Content-Disposition"], #"attachment; filename="attendance-\#(classId).csv""#)
         let lines = response.bodyText.components(separatedBy: "\r\n")
-        XCTAssertEqual(lines.first, "student_id,name,status,at_ms,method,by")
+        XCTAssertEqual(lines.first, "student_id,name,status,at_ms,method,by,flags,device")
         XCTAssertEqual(lines.last, "", "every row ends with CRLF")
         let rows = lines.dropFirst().dropLast()
         XCTAssertEqual(rows.count, 4)
         let list = json(request("GET", "/v1/classes/\(classId)/attendance", token: teacher))["students"]!.array!
         func at(_ id: String) -> String { list.first { $0["student_id"]?.string == id }?["at_ms"]?.int.map(String.init) ?? "" }
-        XCTAssertTrue(rows.contains(#"s1,"Lee, ""Ann""",unmarked,,,"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(at("s2")),qr,"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains("s3,,excused,\(at("s3")),override,t1"), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains("'-s4,'@SUM,unmarked,,,"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains(#"s1,"Lee, ""Ann""",unmarked,,,,,"#), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(at("s2")),qr,,,"#), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("s3,,excused,\(at("s3")),override,t1,,"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("'-s4,'@SUM,unmarked,,,,,"), rows.joined(separator: "\n"))
     }
 
     func testCSVCellQuotingAndFormulaGuard() {

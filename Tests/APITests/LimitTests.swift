@@ -76,17 +76,21 @@ final class LimitTests: APITestCase {
         assertError(request("POST", "/v1/classes/\(openId)/checkins", token: student, json: #"{"qr":"\#(expiredQR)"}"#), 422, "qr_expired")
         assertError(request("POST", "/v1/classes/\(openId)/checkins", token: student,
                             json: #"{"code":"\#(wrongCode(open))"}"#), 422, "code_invalid")
+        let sig = TestDeviceKey().deviceSig(classId: openId, studentId: "s1", proof: open["qr"]!.string!, clientTimeMs: 1)
+        assertError(request("POST", "/v1/classes/\(openId)/checkins", token: student,
+                            json: #"{"qr":"\#(open["qr"]!.string!)","device_sig":"\#(sig)","client_time_ms":1}"#),
+                    422, "device_invalid")
         // Not guesses: a malformed student_id, a missing field.
         assertError(join(#""code":"\#(open["code"]!.string!)""#, student: "bad id"), 400, "bad_request")
         assertError(request("POST", "/v1/join", json: #"{"student_id":"x"}"#), 400, "bad_request")
-        XCTAssertEqual(RedisServer.shared.cli("GET", failureKey), "7")
+        XCTAssertEqual(RedisServer.shared.cli("GET", failureKey), "8")
 
         // An expired join link counts too (its class has ended).
         clock.offsetMs = 3_700_000
         assertError(join(#""link_token":"\#(open["link_token"]!.string!)""#, student: "m"), 409, "class_closed")
         clock.offsetMs = 0
-        XCTAssertEqual(RedisServer.shared.cli("GET", failureKey), "8")
-        for _ in 0..<2 { assertError(join(#""code":"\#(wrongCode(open))""#, student: "m"), 422, "code_invalid") }
+        XCTAssertEqual(RedisServer.shared.cli("GET", failureKey), "9")
+        for _ in 0..<1 { assertError(join(#""code":"\#(wrongCode(open))""#, student: "m"), 422, "code_invalid") }
         let limited = request("POST", "/v1/classes/\(openId)/checkins", token: student, json: #"{"qr":"\#(open["qr"]!.string!)"}"#)
         assertError(limited, 429, "rate_limited")
         XCTAssertNotNil(limited.headers["Retry-After"])

@@ -40,6 +40,11 @@ public final class TestClient: WebSocketClientDelegate {
         client?.sendText(w.bytes)
     }
 
+    /// Sends a message text as it is (for fields that are not strings).
+    public func sendRaw(_ text: String) {
+        client?.sendText(Array(text.utf8))
+    }
+
     /// Messages of one `type` (and, for events, one `event`).
     public func messages(type: String, event: String? = nil) -> [JSONValue] {
         messages.filter { $0["type"]?.string == type && (event == nil || $0["event"]?.string == event) }

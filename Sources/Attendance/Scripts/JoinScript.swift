@@ -3,9 +3,14 @@
 /// counts `rejoins` in the record (audited for the first few, so re-joins cannot grow the audit trail
 /// without bound).
 /// ARGV: cid, sid, name ('' = none), now_ms, addr, method ('' or 'qr'), size_limit (students a class
-/// without a roster admits).
+/// without a roster admits), dkey (a device key, stored form, '' = none), dkid (its key id), extra
+/// flags of the QR check-in (comma list), signed (1 when Swift verified the QR check-in's
+/// device_sig with dkey).
+/// A device key binds on the student's first key; another key later is `new_device` and one key
+/// already bound to another student is `shared_device`: refused under the `refuse` policy, else
+/// bound (the student's latest device signs from now on) and flagged on the next check-in.
 /// Returns {status, at_ms (0 when none), unchanged (1 when the check-in was a repeat)}.
-/// Errors: not_found, class_closed, not_on_roster, class_full <size_limit>.
+/// Errors: not_found, class_closed, not_on_roster, class_full <size_limit>, device_refused <flag>.
 enum JoinScript {
     static let source = LuaPrelude.source + #"""
 local sid, name, now, addr, method = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -16,12 +21,29 @@ if not is_open(meta, now) then return redis.error_reply('class_closed') end
 local roster = on_roster(sid)
 if roster == false then return redis.error_reply('not_on_roster') end
 local rec = load_record(sid)
-if not rec.joined_at then
-  if roster == nil and redis.call('SISMEMBER', KNOWN, sid) == 0 and redis.call('SCARD', KNOWN) >= size_limit then
-    return redis.error_reply('class_full ' .. ARGV[7])
+if not rec.joined_at and roster == nil and redis.call('SISMEMBER', KNOWN, sid) == 0
+    and redis.call('SCARD', KNOWN) >= size_limit then
+  return redis.error_reply('class_full ' .. ARGV[7])
+end
+local dkey, dkid, signed = ARGV[8], ARGV[9], ARGV[11] == '1'
+local rebind = dkid ~= '' and rec.dkid ~= dkid
+if rebind and meta.device_policy == 'refuse' then
+  if rec.dkid then return redis.error_reply('device_refused new_device') end
+  local owner = redis.call('HGET', META, 'dev:' .. dkid)
+  if owner and owner ~= sid then return redis.error_reply('device_refused shared_device') end
+end
+if rebind then
+  if rec.dkid then
+    if redis.call('HGET', META, 'dev:' .. rec.dkid) == sid then redis.call('HDEL', META, 'dev:' .. rec.dkid) end
+    rec.dnew = 1
   end
+  rec.dkey, rec.dkid = dkey, dkid
+  redis.call('HSETNX', META, 'dev:' .. dkid, sid)
+  name = name .. ' device ' .. dkid
+end
+if not rec.joined_at then
   rec.joined_at = int(now)
-  if name ~= '' then rec.name = name end
+  if ARGV[3] ~= '' then rec.name = ARGV[3] end
   save_record(sid, rec)
   redis.call('SADD', KNOWN, sid)
   emit(meta, sid, '"event":"joined","student_id":"' .. sid .. '","name":' .. str(rec.name) ..
@@ -33,7 +55,7 @@ else
   if rec.rejoins <= 20 then audit(now, sid, addr, 'rejoin', sid, name) end
 end
 if method ~= '' then
-  local status, at, unchanged = checkin(meta, sid, rec, now, method, addr)
+  local status, at, unchanged = checkin(meta, sid, rec, now, method, addr, signed and dkid or '', ARGV[10])
   -- An excused student still joins; the refused check-in is not an error here.
   if status then return { status, at, unchanged } end
 end

@@ -23,10 +23,10 @@ local function str(s) if s == nil or s == false or s == '' then return 'null' en
 
 local function load_meta()
   local m = redis.call('HMGET', META, 'class_id', 'state', 'closes_at_ms', 'teacher_id', 'start_ms',
-                       'late_after_s', 'allow_code', 'last_id', 'code')
+                       'late_after_s', 'allow_code', 'last_id', 'code', 'device_policy')
   if not m[1] then return nil end
   return { cid = m[1], state = m[2], closes_at = tonumber(m[3]), teacher = m[4], start = tonumber(m[5]),
-           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9] }
+           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9], device_policy = m[10] }
 end
 
 -- A class past its duration is closed for check-ins even before the sweep has formally closed it.
@@ -121,21 +121,54 @@ end
 -- who marked someone absent before they walked in expects the late arrival to count. A status the
 -- teacher set explicitly otherwise stands: `present`/`late` are answered as they are, `excused`
 -- refuses (already_checked_in). A repeat returns the first check-in's result and writes nothing.
--- Returns status, at_ms, repeated, or nil and an error code.
-local function checkin(meta, sid, rec, now, method, addr)
+-- The device flags of a check-in (PROTOCOL.md "Device binding"). kid: the key id whose signature
+-- Swift verified ('' = unsigned); extra: a comma list of flags Swift found (late_delivery,
+-- stale_qr). The key -> student map lives in the meta hash as `dev:<kid>` fields (at most one per
+-- student), so every device check stays within the class's slot.
+-- Returns the flags as a comma list ('' = none), or nil and an error reply text.
+local function device_flags(meta, sid, rec, kid, extra)
+  local flags, refusable = {}, nil
+  local function add(flag, refuse)
+    flags[#flags + 1] = flag
+    if refuse and not refusable then refusable = flag end
+  end
+  if kid == '' then
+    if rec.dkid then add('unsigned', true) end
+  else
+    -- The key was reset or replaced between Swift's read and this script.
+    if rec.dkid ~= kid then return nil, 'device_invalid' end
+    local owner = redis.call('HGET', META, 'dev:' .. kid)
+    if owner and owner ~= sid then add('shared_device', true) end
+  end
+  if rec.dnew then add('new_device', true) end
+  for flag in string.gmatch(extra, '[%a_]+') do add(flag, false) end
+  if refusable and meta.device_policy == 'refuse' then return nil, 'device_refused ' .. refusable end
+  return table.concat(flags, ',')
+end
+
+-- Returns status, at_ms, repeated, or nil and an error code. kid and extra: see device_flags.
+local function checkin(meta, sid, rec, now, method, addr, kid, extra)
   if rec.ci_status then return rec.ci_status, tonumber(rec.ci_at), 1 end
   local current = status_of(rec)
   if current == 'excused' then return nil, 'already_checked_in' end
   if current == 'present' or current == 'late' then return current, tonumber(rec.at) or now, 1 end
+  local flags, refused = device_flags(meta, sid, rec, kid, extra)
+  if not flags then return nil, refused end
   local status = 'present'
   if now >= meta.start + meta.late_after * 1000 then status = 'late' end
   rec.status, rec.at, rec.method, rec.by = status, int(now), method, nil
   rec.ci_status, rec.ci_at = status, int(now)
+  rec.dnew = nil
+  if flags ~= '' then rec.flags = flags else rec.flags = nil end
+  if kid ~= '' then rec.device = kid else rec.device = nil end
   save_record(sid, rec)
   redis.call('SADD', KNOWN, sid)
+  local tail = ''
+  if flags ~= '' then tail = ',"flags":["' .. string.gsub(flags, ',', '","') .. '"]' end
+  if kid ~= '' then tail = tail .. ',"device":"' .. kid .. '"' end
   emit(meta, sid, '"event":"checked_in","student_id":"' .. sid .. '","status":"' .. status ..
-    '","at_ms":' .. int(now) .. ',"method":"' .. method .. '"')
-  audit(now, sid, addr, 'checkin', sid, method .. ' ' .. status)
+    '","at_ms":' .. int(now) .. ',"method":"' .. method .. '"' .. tail)
+  audit(now, sid, addr, 'checkin', sid, method .. ' ' .. status .. (flags ~= '' and (' ' .. flags) or ''))
   return status, now, 0
 end
 

@@ -3,7 +3,7 @@ enum ReadScripts {
     /// snapshot: every roster or joined student, and the offset of the last event included in it.
     /// ARGV: owner ('' = no check), only_sid ('' = everyone).
     /// Returns {last_id ('0-0' before any event), state, then per student: sid, status, at_ms ('' when
-    /// none), method, by, name, note, rejoins}. Errors: not_found, forbidden.
+    /// none), method, by, name, note, rejoins, flags (comma list), device}. Errors: not_found, forbidden.
     static let snapshot = LuaPrelude.source + #"""
 local owner, only = ARGV[1], ARGV[2]
 local meta = load_meta()
@@ -27,7 +27,7 @@ for _, sid in ipairs(ids) do
   local n = #out
   out[n + 1], out[n + 2], out[n + 3] = sid, status_of(rec), rec.at or ''
   out[n + 4], out[n + 5], out[n + 6], out[n + 7] = rec.method or '', rec.by or '', rec.name or '', rec.note or ''
-  out[n + 8] = int(tonumber(rec.rejoins) or 0)
+  out[n + 8], out[n + 9], out[n + 10] = int(tonumber(rec.rejoins) or 0), rec.flags or '', rec.device or ''
 end
 return out
 """#
@@ -48,7 +48,12 @@ for _, sid in ipairs(redis.call('SMEMBERS', KNOWN)) do
   if all[sid] then status = status_of(cjson.decode(all[sid])) end
   counts[status] = counts[status] + 1
 end
-return { redis.call('HGETALL', META),
+-- Without the device map (`dev:<kid>` fields, one per bound student).
+local fields, m = {}, redis.call('HGETALL', META)
+for i = 1, #m, 2 do
+  if string.sub(m[i], 1, 4) ~= 'dev:' then fields[#fields + 1], fields[#fields + 2] = m[i], m[i + 1] end
+end
+return { fields,
          { counts.unmarked, counts.present, counts.late, counts.absent, counts.excused },
          redis.call('SCARD', ROSTER) }
 """#
