@@ -23,6 +23,23 @@ extension APIHandlers {
         }
     }
 
+    /// `GET /v1/classes/{id}/links[?format=csv]` (its teacher, admin): a personal join link per student.
+    func personalLinks(_ exchange: Exchange, classId: String) {
+        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]) else { return }
+        store.personalLinks(classId: classId, actor: actor) { [publicBase] result in
+            guard format == "csv", case .success(let links) = result else {
+                return self.reply(exchange, result) {
+                    ResponseEncoding.personalLinks(classId: classId, links: $0, publicBase: publicBase)
+                }
+            }
+            exchange.send(HTTPResponse(status: 200, headers: [
+                "Content-Type": "text/csv; charset=utf-8; header=present",
+                "Content-Disposition": #"attachment; filename="links-\#(classId).csv""#,
+                "Cache-Control": "no-store",
+            ], body: CSVExport.renderLinks(links, publicBase: publicBase)))
+        }
+    }
+
     /// `PATCH /v1/classes/{id}/attendance/{student_id}` (its teacher, admin): `{status, note?}`.
     func override(_ exchange: Exchange, classId: String, studentId: String) {
         guard let actor = authenticate(exchange) else { return }

@@ -7,7 +7,8 @@ extension APIHandlers {
     func createClass(_ exchange: Exchange) {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
-                                                 "allow_code_checkin", "allowed_networks", "device_policy"]) else { return }
+                                                 "allow_code_checkin", "allowed_networks", "device_policy",
+                                                 "join_requires"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
             request = CreateClassRequest(name: try body.requiredString("name"))
@@ -24,6 +25,12 @@ extension APIHandlers {
                     throw APIError.badRequest("device_policy must be flag or refuse")
                 }
                 request.devicePolicy = policy
+            }
+            if let value = try body.string("join_requires") {
+                guard let requirement = JoinRequirement(rawValue: value) else {
+                    throw APIError.badRequest("join_requires must be code or link")
+                }
+                request.joinRequires = requirement
             }
         } catch {
             return exchange.fail(error)

@@ -2,14 +2,14 @@ import Attendance
 
 extension APIHandlers {
     /// `POST /v1/join` (anyone): `{code | link_token | qr, student_id, name?, device_key?}` → a student
-    /// token; a QR join may also carry `device_sig` and `client_time_ms`, signed with `device_key`.
+    /// token (`student_id` may be left out with a personal link, which names the student); a QR join may also carry `device_sig` and `client_time_ms`, signed with `device_key`.
     /// Failures (wrong codes, bad links and QRs, students not on the roster) count against the client
     /// address in the store; an address over its failure limit is refused 429 whatever it sends.
     func join(_ exchange: Exchange) {
         guard let body = body(exchange, fields: ["code", "link_token", "qr", "student_id", "name", "device_key",
                                               "device_sig", "client_time_ms"]) else { return }
         let credential: JoinCredential
-        let studentId: String
+        let studentId: String?
         let name: String?
         var deviceKey: DeviceKey?
         let signature: DeviceSignature?
@@ -23,7 +23,8 @@ extension APIHandlers {
             case "link_token": credential = .linkToken(try body.requiredString("link_token"))
             default: credential = .qr(try body.requiredString("qr"))
             }
-            studentId = try body.requiredIdentifier("student_id")
+            studentId = given[0] == "link_token" && !body.has("student_id")
+                ? nil : try body.requiredIdentifier("student_id")
             name = try body.string("name")
             if let jwk = body.object["device_key"], !jwk.isNull {
                 guard let key = DeviceKey(jwk: jwk) else { throw APIError.badRequest(DeviceKey.invalidMessage) }

@@ -38,6 +38,20 @@ enum CSVExport {
         return out
     }
 
+    /// Personal join links (`GET …/links?format=csv`): `student_id,name,link`.
+    static func renderLinks(_ links: [PersonalLink], publicBase: String) -> [UInt8] {
+        var out = Array("student_id,name,link\r\n".utf8)
+        for link in links {
+            appendCell(link.studentId, to: &out)
+            out.append(UInt8(ascii: ","))
+            appendCell(link.name ?? "", to: &out)
+            out.append(UInt8(ascii: ","))
+            appendCell(publicBase + JoinLink.path(token: link.linkToken), to: &out)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        return out
+    }
+
     static func appendCell(_ text: String, to out: inout [UInt8]) {
         let bytes = text.utf8
         let guarded = bytes.first.map(isFormulaStart) ?? false

@@ -136,6 +136,25 @@ enum ResponseEncoding {
         return w.bytes
     }
 
+    static func personalLinks(classId: String, links: [PersonalLink], publicBase: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + links.count * 320)
+        w.beginObject()
+        w.field("class_id", classId)
+        w.key("links")
+        w.beginArray()
+        for link in links {
+            w.beginObject()
+            w.field("student_id", link.studentId)
+            w.key("name"); optional(&w, link.name)
+            w.field("link_token", link.linkToken)
+            w.field("link", publicBase + JoinLink.path(token: link.linkToken))
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
     static func attendance(classId: String, snapshot: ClassSnapshot) -> [UInt8] {
         var w = JSONWriter(capacity: 128 + snapshot.students.count * 120)
         w.beginObject()

@@ -106,6 +106,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
     static let classNotFound = AttendanceError.notFound("No such class")
     static let codeCheckinDisabled = AttendanceError.forbidden("This class does not accept check-in by code")
     static let notTeacherOfClass = AttendanceError.forbidden("Only the class's teacher or an admin may do this")
+    /// A code, class-link or first QR join in a class created with `join_requires: link`.
+    public static let personalLinkRequired = AttendanceError.forbidden("This class requires your personal join link")
 
     /// Maps a Redis failure. The scripts reply `-<code> [detail]` (redis.error_reply) for domain
     /// errors; anything else (lost connection, unexpected server error) means the store is not usable
@@ -131,6 +133,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case "forbidden": self = .notTeacherOfClass
         case "conflict": self = .conflict("A class with this id already exists")
         case "class_closed": self = .classClosed
+        case "link_required": self = .personalLinkRequired
         case "not_on_roster": self = .notOnRoster
         case "already_checked_in": self = .alreadyCheckedIn
         case "code_invalid": self = .codeInvalid

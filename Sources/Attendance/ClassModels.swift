@@ -12,6 +12,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var allowedNetworks: [CIDR]
     /// What a check-in from an unexpected device does: flag it for the teacher, or refuse it.
     public var devicePolicy: DevicePolicy = .flag
+    /// `link`: new students join only by personal link (`code`: any credential).
+    public var joinRequires: JoinRequirement = .code
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
@@ -167,6 +169,14 @@ public struct DeviceSignature: Sendable, Equatable {
         self.signature = signature
         self.clientTimeMs = clientTimeMs
     }
+}
+
+/// What a class admits new students with (PROTOCOL.md "Personal join links").
+public enum JoinRequirement: String, Sendable, Equatable, CaseIterable {
+    /// The class code, the class link, a QR or a personal link.
+    case code
+    /// Only a personal link; a QR join only for a student who joined before.
+    case link
 }
 
 /// A class's answer to suspicious device use (PROTOCOL.md "Device binding").

@@ -34,7 +34,7 @@ extension ClassStore {
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
                             code, Self.auditAddress(address),
                             request.allowedNetworks.map(\.description).joined(separator: ","),
-                            request.devicePolicy.rawValue] + roster
+                            request.devicePolicy.rawValue, request.joinRequires.rawValue] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in
@@ -46,7 +46,8 @@ extension ClassStore {
                         let params = ClassParams(teacherId: actor.id, qrPeriodS: request.qrPeriodS,
                                                  allowCode: request.allowCodeCheckin, code: code,
                                                  startMs: startMs, closesAtMs: closesAt,
-                                                 allowedNetworks: request.allowedNetworks)
+                                                 allowedNetworks: request.allowedNetworks,
+                                                 requiresLink: request.joinRequires == .link)
                         self.paramsCache[classId] = params
                         self.indexTeacherClass(teacherId: actor.id, classId: classId, startMs: startMs)
                         let qr = QRToken.current(classId: classId, periodS: request.qrPeriodS, nowMs: now, key: self.qrKey)

@@ -17,10 +17,13 @@ extension ClassStore {
     /// Failures count against `address` (`StoreLimits.failuresPerAddress`); successes are not limited.
     /// A student id not on the roster answers `code_invalid`, exactly like a wrong code, whatever the
     /// credential, so that guessing cannot tell which ids exist.
-    public func join(_ credential: JoinCredential, studentId: String, name: String?, deviceKey: DeviceKey? = nil,
+    ///
+    /// A personal link names its student: `studentId` may then be nil, and one that differs is refused.
+    /// A class created with `join_requires: link` admits new students only by personal link.
+    public func join(_ credential: JoinCredential, studentId givenId: String?, name: String?, deviceKey: DeviceKey? = nil,
                      deviceSignature: DeviceSignature? = nil, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
-        guard Identifier.isValid(studentId) else {
+        if let givenId, !Identifier.isValid(givenId) {
             return completion(.failure(.badRequest("student_id must be 1–64 characters of A-Z a-z 0-9 _ . : -")))
         }
         let name = name ?? ""
@@ -28,7 +31,7 @@ extension ClassStore {
             return completion(.failure(.badRequest(Self.cleanTextRule("name", maxCharacters: Self.maxNameCharacters))))
         }
         gated(address: address, { self.resolve(credential, completion: $0) }) { outcome in
-            let resolved: (String, ClassParams, Bool)
+            let resolved: Resolved
             switch outcome {
             case .failure(let limited): return completion(.failure(limited))
             case .success(.failure(let error)):
@@ -36,7 +39,18 @@ extension ClassStore {
                                    countIf: self.isExpiredLink(credential, error) ? true : nil, completion)
             case .success(.success(let found)): resolved = found
             }
-            let (classId, params, checkin) = resolved
+            let (classId, params, checkin) = (resolved.classId, resolved.params, resolved.checkin)
+            let studentId: String
+            switch (givenId, resolved.personal) {
+            case (let given?, let named?) where given != named:
+                return completion(.failure(.badRequest("student_id differs from the student of the personal join link")))
+            case (_, let named?): studentId = named
+            case (let given?, nil): studentId = given
+            case (nil, nil): return completion(.failure(.badRequest("student_id is required")))
+            }
+            if params.requiresLink, resolved.personal == nil, !checkin {
+                return completion(.failure(.personalLinkRequired))
+            }
             // A QR join checks in, so it obeys the network rule (and, as a check-in, is not counted).
             if checkin, !self.networkAllows(address, params: params) {
                 return completion(.failure(.networkNotAllowed))
@@ -51,7 +65,7 @@ extension ClassStore {
             }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
                         String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
-                        device.extra, device.signed ? "1" : "0"]
+                        device.extra, device.signed ? "1" : "0", params.requiresLink && resolved.personal == nil ? "1" : ""]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
                 // No roster oracle: an id not on the roster answers like a wrong code (and counts).
                 let result = result.mapError { $0 == .notOnRoster ? AttendanceError.codeInvalid : $0 }
@@ -66,15 +80,26 @@ extension ClassStore {
         }
     }
 
+    /// What a credential resolved to: the class, its facts, whether joining also checks in, and the
+    /// student a personal link names.
+    struct Resolved {
+        let classId: String
+        let params: ClassParams
+        let checkin: Bool
+        var personal: String?
+    }
+
     /// An expired link answers `class_closed` (its class has ended) but still counts as a failure.
     private func isExpiredLink(_ credential: JoinCredential, _ error: AttendanceError) -> Bool {
         guard error == .classClosed, case .linkToken(let token) = credential else { return false }
-        return JoinLink.verify(token, key: qrKey, nowS: clock() / 1000) == .failure(.expired)
+        let nowS = clock() / 1000
+        if case .failure(.expired) = JoinLink.verify(token, key: qrKey, nowS: nowS) { return true }
+        if case .failure(.expired) = JoinLink.verifyPersonal(token, key: qrKey, nowS: nowS) { return true }
+        return false
     }
 
     /// The class a credential names, its facts, and whether joining also checks in. Reads only.
-    private func resolve(_ credential: JoinCredential,
-                         completion: @escaping (Result<(String, ClassParams, Bool), AttendanceError>) -> Void) {
+    private func resolve(_ credential: JoinCredential, completion: @escaping (Result<Resolved, AttendanceError>) -> Void) {
         switch credential {
         case .code(let code):
             guard JoinCode.isWellFormed(code) else { return completion(.failure(.codeInvalid)) }
@@ -86,18 +111,25 @@ extension ClassStore {
                     guard let classId = value.text, Identifier.isValid(classId) else {
                         return completion(.failure(.codeInvalid))
                     }
-                    self.params(classId) { completion($0.map { (classId, $0, false) }) }
+                    self.params(classId) { completion($0.map { Resolved(classId: classId, params: $0, checkin: false) }) }
                 }
             }
         case .linkToken(let token):
-            switch JoinLink.verify(token, key: qrKey, nowS: clock() / 1000) {
+            let nowS = clock() / 1000
+            var opened = JoinLink.verify(token, key: qrKey, nowS: nowS).map { (classId: $0, studentId: String?.none) }
+            if case .failure(.invalid) = opened {
+                opened = JoinLink.verifyPersonal(token, key: qrKey, nowS: nowS).map { ($0.classId, .some($0.studentId)) }
+            }
+            switch opened {
             case .failure(.invalid):
                 completion(.failure(.badRequest(JoinLink.invalidMessage)))
             case .failure(.expired):
                 // A link expires when its class ends.
                 completion(.failure(.classClosed))
-            case .success(let classId):
-                params(classId) { completion($0.map { (classId, $0, false) }) }
+            case .success(let named):
+                params(named.classId) {
+                    completion($0.map { Resolved(classId: named.classId, params: $0, checkin: false, personal: named.studentId) })
+                }
             }
         case .qr(let qr):
             guard let parsed = QRToken.parse(qr) else { return completion(.failure(.qrInvalid)) }
@@ -112,7 +144,7 @@ extension ClassStore {
                     if let error = self.verifyQR(qr, classId: parsed.classId, params: params) {
                         return completion(.failure(error))
                     }
-                    completion(.success((parsed.classId, params, true)))
+                    completion(.success(Resolved(classId: parsed.classId, params: params, checkin: true)))
                 }
             }
         }

@@ -5,12 +5,14 @@
 /// ARGV: cid, sid, name ('' = none), now_ms, addr, method ('' or 'qr'), size_limit (students a class
 /// without a roster admits), dkey (a device key, stored form, '' = none), dkid (its key id), extra
 /// flags of the QR check-in (comma list), signed (1 when Swift verified the QR check-in's
-/// device_sig with dkey).
+/// device_sig with dkey), link_only ('1': the class requires personal links and this is a QR join,
+/// so only a student who joined before may use it).
 /// A device key binds on the student's first key; another key later is `new_device` and one key
 /// already bound to another student is `shared_device`: refused under the `refuse` policy, else
 /// bound (the student's latest device signs from now on) and flagged on the next check-in.
 /// Returns {status, at_ms (0 when none), unchanged (1 when the check-in was a repeat)}.
-/// Errors: not_found, class_closed, not_on_roster, class_full <size_limit>, device_refused <flag>.
+/// Errors: not_found, class_closed, not_on_roster, link_required, class_full <size_limit>,
+/// device_refused <flag>.
 enum JoinScript {
     static let source = LuaPrelude.source + #"""
 local sid, name, now, addr, method = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -21,6 +23,7 @@ if not is_open(meta, now) then return redis.error_reply('class_closed') end
 local roster = on_roster(sid)
 if roster == false then return redis.error_reply('not_on_roster') end
 local rec = load_record(sid)
+if ARGV[12] == '1' and not rec.joined_at then return redis.error_reply('link_required') end
 if not rec.joined_at and roster == nil and redis.call('SISMEMBER', KNOWN, sid) == 0
     and redis.call('SCARD', KNOWN) >= size_limit then
   return redis.error_reply('class_full ' .. ARGV[7])
