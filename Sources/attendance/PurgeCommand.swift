@@ -3,7 +3,6 @@ import Attendance
 import EventLoop
 import Foundation
 import Logging
-import RedisClient
 
 struct PurgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,24 +32,9 @@ struct PurgeCommand: ParsableCommand {
         }
         let cutoff = EventLoop.wallClockMs() - ageMs
 
-        let loop = try EventLoop()
-        let redis = RedisClient(loop: loop, configuration: try common.redisConfiguration(settings), logger: logger)
-        // The purge signs nothing; the store only needs a signer to exist.
-        let store = ClassStore(redis: redis, signer: TokenSigner(secret: "purge-signs-nothing"), qrKey: [], logger: logger)
-        var outcome: Result<PurgeSummary, AttendanceError>?
-        let deadline = LoopTimer(loop: loop)
-        deadline.start(timeoutMs: 10_000) { if outcome == nil { outcome = .failure(.unavailable); redis.close() } }
-        redis.onStateChange = { up in
-            guard up, outcome == nil else { return }
-            deadline.stop()
-            store.purgeAllClasses(closedBeforeMs: cutoff, address: "purge command") { result in
-                outcome = result
-                redis.close()
-            }
+        let outcome = try runStoreOperation(common, settings: settings, logger: logger) { store, done in
+            store.purgeAllClasses(closedBeforeMs: cutoff, address: "purge command", completion: done)
         }
-        redis.connect()
-        loop.run()
-        deadline.close()
         switch outcome {
         case .success(let summary):
             let date = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(cutoff) / 1000))

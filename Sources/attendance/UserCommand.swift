@@ -1,8 +1,6 @@
 import ArgumentParser
 import Attendance
-import EventLoop
 import Logging
-import RedisClient
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,29 +47,11 @@ struct UserCommand: ParsableCommand {
     }
 }
 
-/// Connects to Redis, runs one store operation and waits for it (10 s at most).
+/// Runs one account operation against Redis and turns its failure into the command's error.
 func withStore(_ common: CommonOptions, _ operation: @escaping (ClassStore, @escaping (Result<Void, AttendanceError>) -> Void) -> Void) throws {
     let settings = try common.settings()
     let logger = common.logger(label: "attendance.user", settings: settings)
-    let loop = try EventLoop()
-    let redis = RedisClient(loop: loop, configuration: try common.redisConfiguration(settings), logger: logger)
-    // Account commands sign nothing; the store only needs a signer to exist.
-    let store = ClassStore(redis: redis, signer: TokenSigner(secret: "user-command-signs-nothing"), qrKey: [], logger: logger)
-    var outcome: Result<Void, AttendanceError>?
-    let deadline = LoopTimer(loop: loop)
-    deadline.start(timeoutMs: 10_000) { if outcome == nil { outcome = .failure(.unavailable); redis.close() } }
-    redis.onStateChange = { up in
-        guard up, outcome == nil else { return }
-        deadline.stop()
-        operation(store) { result in
-            outcome = result
-            redis.close()
-        }
-    }
-    redis.connect()
-    loop.run()
-    deadline.close()
-    switch outcome {
+    switch try runStoreOperation(common, settings: settings, logger: logger, operation) {
     case .success?: return
     case .failure(let error)?: throw ValidationError(error.message)
     case nil: throw ValidationError("the command did not finish")
