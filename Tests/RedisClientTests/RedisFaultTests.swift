@@ -28,6 +28,35 @@ final class RedisFaultTests: XCTestCase {
         return server
     }
 
+    /// A command connection and a pub/sub connection subscribed to "room", both up; the pub/sub side
+    /// counts resubscriptions and keeps the messages it receives. Nil if they did not come up.
+    final class ConnectedPair {
+        let client: RedisClient
+        let subscriber: RedisSubscriber
+        var resubscribed = 0
+        var messages: [[UInt8]] = []
+
+        init(client: RedisClient, subscriber: RedisSubscriber) {
+            self.client = client
+            self.subscriber = subscriber
+        }
+
+        func close() { client.close(); subscriber.close() }
+    }
+
+    func connectedPair(_ loop: EventLoop, port: Int) -> ConnectedPair? {
+        let pair = ConnectedPair(client: RedisClient(loop: loop, configuration: configuration(port: port), logger: logger),
+                                 subscriber: RedisSubscriber(loop: loop, configuration: configuration(port: port), logger: logger))
+        pair.subscriber.onResubscribed = { [unowned pair] in pair.resubscribed += 1 }
+        pair.subscriber.onMessage = { [unowned pair] _, payload in pair.messages.append(Array(payload)) }
+        pair.client.connect()
+        pair.subscriber.connect()
+        var confirmed = false
+        pair.subscriber.subscribe("room") { confirmed = true }
+        guard runLoop(loop, until: { pair.client.isConnected && confirmed }) else { pair.close(); return nil }
+        return pair
+    }
+
     func result(_ loop: EventLoop, timeoutMs: Int = 10_000, _ start: (@escaping RedisClient.Completion) -> Void) -> Result<RedisValue, RedisError>? {
         var result: Result<RedisValue, RedisError>?
         start { result = $0 }
@@ -56,18 +85,9 @@ final class RedisFaultTests: XCTestCase {
     func testKill9AndRestartOnTheSamePortReconnectsAndResubscribes() throws {
         let loop = try EventLoop()
         let server = try privateServer()
-        let client = RedisClient(loop: loop, configuration: configuration(port: server.port), logger: logger)
-        let subscriber = RedisSubscriber(loop: loop, configuration: configuration(port: server.port), logger: logger)
-        defer { client.close(); subscriber.close() }
-        client.connect()
-        subscriber.connect()
-        var resubscribed = 0
-        subscriber.onResubscribed = { resubscribed += 1 }
-        var messages: [[UInt8]] = []
-        subscriber.onMessage = { _, payload in messages.append(Array(payload)) }
-        var confirmed = false
-        subscriber.subscribe("room") { confirmed = true }
-        XCTAssertTrue(runLoop(loop) { client.isConnected && confirmed })
+        let pair = try XCTUnwrap(connectedPair(loop, port: server.port))
+        defer { pair.close() }
+        let (client, subscriber) = (pair.client, pair.subscriber)
 
         server.crash()
         XCTAssertTrue(runLoop(loop, timeoutMs: 10_000) { !client.isConnected && !subscriber.isConnected })
@@ -79,9 +99,9 @@ final class RedisFaultTests: XCTestCase {
         XCTAssertFalse(client.isHealthy)
 
         try server.start()
-        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && resubscribed == 1 }, "reconnects after the restart")
+        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && pair.resubscribed == 1 }, "reconnects after the restart")
         XCTAssertEqual(try result(loop) { client.send(["PUBLISH", "room", "back"], completion: $0) }?.get(), .integer(1))
-        XCTAssertTrue(runLoop(loop) { messages == [Array("back".utf8)] })
+        XCTAssertTrue(runLoop(loop) { pair.messages == [Array("back".utf8)] })
     }
 
     /// A RST (not a clean close) on both connections: noticed, and both come back through the proxy.
@@ -90,16 +110,9 @@ final class RedisFaultTests: XCTestCase {
         let server = try privateServer()
         let proxy = try FaultProxy(upstreamPort: server.port)
         defer { proxy.stop() }
-        let client = RedisClient(loop: loop, configuration: configuration(port: proxy.port), logger: logger)
-        let subscriber = RedisSubscriber(loop: loop, configuration: configuration(port: proxy.port), logger: logger)
-        defer { client.close(); subscriber.close() }
-        client.connect()
-        subscriber.connect()
-        var confirmed = false
-        subscriber.subscribe("room") { confirmed = true }
-        var resubscribed = 0
-        subscriber.onResubscribed = { resubscribed += 1 }
-        XCTAssertTrue(runLoop(loop) { client.isConnected && confirmed })
+        let pair = try XCTUnwrap(connectedPair(loop, port: proxy.port))
+        defer { pair.close() }
+        let client = pair.client
         var lost = 0
         client.onStateChange = { if !$0 { lost += 1 } }
         // A command in flight when the reset comes fails rather than hanging.
@@ -113,7 +126,7 @@ final class RedisFaultTests: XCTestCase {
         if case .success = inFlight { /* the reply may have slipped through before the reset */ } else if case .failure(let error) = inFlight {
             XCTAssertNotEqual(error, .timeout, "a reset is noticed at once, not by the timeout")
         }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && resubscribed == 1 && client.reconnects == 1 })
+        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && pair.resubscribed == 1 && client.reconnects == 1 })
         XCTAssertEqual(try result(loop) { client.send(["PUBLISH", "room", "x"], completion: $0) }?.get(), .integer(1))
     }
 
@@ -147,16 +160,9 @@ final class RedisFaultTests: XCTestCase {
         let loop = try EventLoop()
         let server = try privateServer()
         addTeardownBlock { server.resume() }
-        let client = RedisClient(loop: loop, configuration: configuration(port: server.port), logger: logger)
-        let subscriber = RedisSubscriber(loop: loop, configuration: configuration(port: server.port), logger: logger)
-        defer { client.close(); subscriber.close() }
-        client.connect()
-        subscriber.connect()
-        var confirmed = false
-        subscriber.subscribe("room") { confirmed = true }
-        var resubscribed = 0
-        subscriber.onResubscribed = { resubscribed += 1 }
-        XCTAssertTrue(runLoop(loop) { client.isConnected && confirmed })
+        let pair = try XCTUnwrap(connectedPair(loop, port: server.port))
+        defer { pair.close() }
+        let (client, subscriber) = (pair.client, pair.subscriber)
         // Idle for several keep-alive intervals: the probes are answered and nothing changes.
         runLoop(loop, timeoutMs: 1000) { false }
         XCTAssertTrue(client.isHealthy && subscriber.isHealthy)
@@ -167,7 +173,7 @@ final class RedisFaultTests: XCTestCase {
         XCTAssertTrue(runLoop(loop, timeoutMs: 10_000) { !client.isConnected && !subscriber.isConnected }, "dropped by the timeout")
 
         server.resume()
-        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isHealthy && subscriber.isHealthy && resubscribed == 1 })
+        XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isHealthy && subscriber.isHealthy && pair.resubscribed == 1 })
     }
 
     /// A half-open connection (the peer silently stops answering, as behind a dead NAT entry) is
