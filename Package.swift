@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", "COpenSSL", log]),
         .target(name: "Attendance", dependencies: ["RedisClient", "EventLoop", "JSON", "COpenSSL", log]),
         .target(name: "Hub", dependencies: ["Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", log], swiftSettings: hotPath),
-        .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log]),
+        .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log],
+                // The web pages: plain HTML, CSS and JS files, read once at start (PageAssets).
+                resources: [.copy("Pages")]),
         .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "RedisClient", "EventLoop", argumentParser, log]),
         .executableTarget(
             name: "attendance-load",

@@ -2,24 +2,40 @@ import Attendance
 import HTTP
 
 extension APIHandlers {
-    /// `GET /v1/classes/{id}/attendance[?format=csv]` (its teacher, admin): every roster or joined
-    /// student with its status.
+    /// `GET /v1/classes/{id}/attendance[?format=csv[&utc_offset_min=N]]` (its teacher, admin): every
+    /// roster or joined student with its status. The CSV writes times at the given UTC offset (the
+    /// reader's; default UTC) and is named after the class and its date.
     func attendance(_ exchange: Exchange, classId: String) {
         guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]) else { return }
         // Students read their own row through the hub; this list is the teacher's.
         guard actor.role != .student else {
             return exchange.fail(.forbidden("Only the class's teacher or an admin may do this"))
         }
-        store.snapshot(classId: classId, actor: actor) { result in
-            guard format == "csv", case .success(let snapshot) = result else {
-                return self.reply(exchange, result) { ResponseEncoding.attendance(classId: classId, snapshot: $0) }
+        var offset = 0
+        if format == "csv", let text = exchange.request.query("utc_offset_min") {
+            guard let value = Int(text), LocalTime.offsets.contains(value) else {
+                return exchange.fail(.badRequest("utc_offset_min must be a whole number of minutes from -840 to 840"))
             }
-            exchange.send(HTTPResponse(status: 200, headers: [
-                "Content-Type": "text/csv; charset=utf-8; header=present",
-                // Class ids are identifier characters, safe inside the quoted file name.
-                "Content-Disposition": #"attachment; filename="attendance-\#(classId).csv""#,
-                "Cache-Control": "no-store",
-            ], body: CSVExport.render(snapshot.students)))
+            offset = value
+        }
+        guard format == "csv" else {
+            return store.snapshot(classId: classId, actor: actor) { result in
+                self.reply(exchange, result) { ResponseEncoding.attendance(classId: classId, snapshot: $0) }
+            }
+        }
+        store.classInfo(classId: classId, actor: actor) { info in
+            guard case .success(let info) = info else {
+                return self.reply(exchange, info) { _ in [] }
+            }
+            self.store.snapshot(classId: classId, actor: actor) { result in
+                guard case .success(let snapshot) = result else { return self.reply(exchange, result) { _ in [] } }
+                exchange.send(HTTPResponse(status: 200, headers: [
+                    "Content-Type": "text/csv; charset=utf-8; header=present",
+                    "Content-Disposition": CSVExport.contentDisposition(className: info.name, startMs: info.startMs,
+                                                                        utcOffsetMin: offset),
+                    "Cache-Control": "no-store",
+                ], body: CSVExport.render(snapshot.students, utcOffsetMin: offset)))
+            }
         }
     }
 

@@ -13,6 +13,8 @@ final class APIHandlers {
     let logger: Logger
     /// Base of links and QR URLs (`APIConfiguration.publicBase`), known once the server is bound.
     let publicBase: String
+    /// The web pages' files, read once at start.
+    let pages: PageAssets
     private let router = Router()
 
     init(store: ClassStore, configuration: APIConfiguration, metrics: APIMetrics, publicBase: String,
@@ -23,6 +25,7 @@ final class APIHandlers {
         self.publicBase = publicBase
         self.logger = logger
         authentication = Authentication(signer: configuration.signer, clock: clock)
+        pages = PageAssets.load(hubURL: configuration.hubURL)
         registerRoutes()
     }
 
@@ -49,9 +52,12 @@ final class APIHandlers {
         route("GET", "/v1/classes/{id}/events") { self.events($0, classId: $1["id"] ?? "") }
         route("GET", "/healthz") { exchange, _ in self.health(exchange) }
         route("GET", "/metrics") { exchange, _ in self.metricsText(exchange) }
-        route("GET", "/") { exchange, _ in self.dashboardPage(exchange) }
+        route("GET", "/") { exchange, _ in self.teacherPage(exchange) }
         route("GET", "/j/{token}") { exchange, _ in self.studentPage(exchange) }
         route("GET", "/checkin") { exchange, _ in self.studentPage(exchange) }
+        route("GET", "/c") { exchange, _ in self.studentPage(exchange) }
+        route("GET", "/assets/{name}") { self.pageAsset($0, name: $1["name"] ?? "") }
+        route("GET", "/sw.js") { exchange, _ in self.serviceWorker(exchange) }
     }
 
     /// Set by a route's wrapper, so `handle` knows whether the router answered by itself (404/405).

@@ -1,4 +1,4 @@
-/// Escaping for the one configured value a page embeds (the hub URL, in an attribute).
+/// Escaping for the one configured value a page embeds (the hub URL, in an attribute of teacher.html).
 enum PageEscaping {
     /// Text safe inside a double- or single-quoted HTML attribute.
     static func attribute(_ text: String) -> String {
