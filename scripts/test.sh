@@ -12,3 +12,9 @@ for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; slee
 export ATTENDANCE_TEST_REDIS_PORT=$port
 swift build --build-tests
 swift test --skip-build "$@"
+# The pages in a real browser (Tests/Browser): Playwright drives Debian's chromium against its own
+# redis, hub and api on free ports; screenshots of a failure go to var/browser-artefacts/.
+# Skipped when a filter picks Swift tests only.
+if [ $# -eq 0 ]; then
+  var/browser-venv/bin/python Tests/Browser/test_pages.py
+fi

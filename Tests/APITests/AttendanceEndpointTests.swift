@@ -45,21 +45,55 @@ final class AttendanceEndpointTests: APITestCase {
         XCTAssertEqual(join(#""link_token":"\#(created["link_token"]!.string!)""#, student: "s3").status, 200)
         XCTAssertEqual(request("PATCH", "/v1/classes/\(classId)/attendance/s3", token: teacher, json: #"{"status":"excused","note":"doctor"}"#).status, 200)
 
-        let response = request("GET", "/v1/classes/\(classId)/attendance?format=csv", token: teacher)
+        let response = request("GET", "/v1/classes/\(classId)/attendance?format=csv&utc_offset_min=-300", token: teacher)
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.headers["Content-Type"], "text/csv; charset=utf-8; header=present")
-        XCTAssertEqual(response.headers["Content-Disposition"], #"attachment; filename="attendance-\#(classId).csv""#)
+        let info = json(request("GET", "/v1/classes/\(classId)", token: teacher))
+        let date = LocalTime.date(ms: info["start_ms"]!.int!, offsetMin: -300)
+        XCTAssertEqual(response.headers["Content-Disposition"],
+                       #"attachment; filename="Algebra \#(date).csv"; filename*=UTF-8''Algebra%20\#(date).csv"#)
         let lines = response.bodyText.components(separatedBy: "\r\n")
-        XCTAssertEqual(lines.first, "student_id,name,status,at_ms,method,by,flags,device")
+        XCTAssertEqual(lines.first, "student_id,name,status,at,method,by,flags,device,at_ms")
         XCTAssertEqual(lines.last, "", "every row ends with CRLF")
         let rows = lines.dropFirst().dropLast()
         XCTAssertEqual(rows.count, 4)
         let list = json(request("GET", "/v1/classes/\(classId)/attendance", token: teacher))["students"]!.array!
-        func at(_ id: String) -> String { list.first { $0["student_id"]?.string == id }?["at_ms"]?.int.map(String.init) ?? "" }
-        XCTAssertTrue(rows.contains(#"s1,"Lee, ""Ann""",unmarked,,,,,"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(at("s2")),qr,,,"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains("s3,,excused,\(at("s3")),override,t1,,"), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains("'-s4,'@SUM,unmarked,,,,,"), rows.joined(separator: "\n"))
+        func ms(_ id: String) -> Int64 { list.first { $0["student_id"]?.string == id }!["at_ms"]!.int! }
+        func at(_ id: String) -> String { LocalTime.iso8601(ms: ms(id), offsetMin: -300) }
+        XCTAssertTrue(at("s2").hasSuffix("-05:00"), at("s2"))
+        XCTAssertTrue(rows.contains(#"s1,"Lee, ""Ann""",unmarked,,,,,,"#), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(at("s2")),qr,,,,\#(ms("s2"))"#), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("s3,,excused,\(at("s3")),override,t1,,,\(ms("s3"))"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("'-s4,'@SUM,unmarked,,,,,,"), rows.joined(separator: "\n"))
+
+        // Without an offset the times are UTC; an offset no place has is refused.
+        let utc = request("GET", "/v1/classes/\(classId)/attendance?format=csv", token: teacher).bodyText
+        XCTAssertTrue(utc.contains(LocalTime.iso8601(ms: ms("s2"), offsetMin: 0)), utc)
+        XCTAssertTrue(LocalTime.iso8601(ms: ms("s2"), offsetMin: 0).hasSuffix("Z"))
+        for bad in ["841", "-841", "1.5", "x", ""] {
+            assertError(request("GET", "/v1/classes/\(classId)/attendance?format=csv&utc_offset_min=\(bad)", token: teacher),
+                        400, "bad_request")
+        }
+    }
+
+    /// Known moments, around the epoch, leap days and far years, at several offsets.
+    func testLocalTimes() {
+        XCTAssertEqual(LocalTime.iso8601(ms: 0, offsetMin: 0), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(LocalTime.iso8601(ms: -1, offsetMin: 0), "1969-12-31T23:59:59Z")
+        XCTAssertEqual(LocalTime.iso8601(ms: 951_782_400_000, offsetMin: 0), "2000-02-29T00:00:00Z")
+        XCTAssertEqual(LocalTime.iso8601(ms: 1_796_152_776_138, offsetMin: 60), "2026-12-01T20:19:36+01:00")
+        XCTAssertEqual(LocalTime.iso8601(ms: 1_796_152_776_138, offsetMin: -570), "2026-12-01T09:49:36-09:30")
+        XCTAssertEqual(LocalTime.iso8601(ms: 1_796_152_776_138, offsetMin: 840), "2026-12-02T09:19:36+14:00")
+        XCTAssertEqual(LocalTime.iso8601(ms: 4_102_444_800_000, offsetMin: 0), "2100-01-01T00:00:00Z")
+        XCTAssertEqual(LocalTime.date(ms: 1_796_152_776_138, offsetMin: -840), "2026-12-01")
+    }
+
+    /// The file name keeps the class's name; what old clients cannot take is replaced in `filename`.
+    func testCSVFileNames() {
+        XCTAssertEqual(CSVExport.contentDisposition(className: #"Bio/Chem "A" 5%"#, startMs: 0, utcOffsetMin: 0),
+                       #"attachment; filename="Bio_Chem _A_ 5_ 1970-01-01.csv"; filename*=UTF-8''Bio%2FChem%20%22A%22%205%25%201970-01-01.csv"#)
+        XCTAssertEqual(CSVExport.contentDisposition(className: "Ökologie", startMs: 0, utcOffsetMin: 0),
+                       #"attachment; filename="_kologie 1970-01-01.csv"; filename*=UTF-8''%C3%96kologie%201970-01-01.csv"#)
     }
 
     func testCSVCellQuotingAndFormulaGuard() {

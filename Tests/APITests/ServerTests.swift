@@ -62,7 +62,7 @@ final class ServerTests: APITestCase {
         XCTAssertEqual(wrongMethod.headers["Allow"], "GET, HEAD, POST")
     }
 
-    func testDashboardPage() {
+    func testTeacherPage() {
         stopServer()
         try! startServer { $0.hubURL = #"wss://hub.example.edu/ws?x="<y>""# }
         let response = request("GET", "/")
@@ -70,34 +70,72 @@ final class ServerTests: APITestCase {
         XCTAssertEqual(response.headers["Content-Type"], "text/html; charset=utf-8")
         let csp = response.headers["Content-Security-Policy"] ?? ""
         XCTAssertTrue(csp.contains("connect-src 'self' wss://hub.example.edu;"), csp)
+        XCTAssertTrue(csp.contains("script-src 'self';"), "no inline script runs: \(csp)")
+        XCTAssertFalse(csp.contains("unsafe-inline"), csp)
         XCTAssertTrue(csp.contains("frame-ancestors 'none'"))
         XCTAssertEqual(response.headers["X-Frame-Options"], "DENY")
         XCTAssertEqual(response.headers["Referrer-Policy"], "no-referrer")
         let html = response.bodyText
         XCTAssertTrue(html.hasPrefix("<!doctype html>"))
         XCTAssertTrue(html.contains(#"<meta name="hub-url" content="wss://hub.example.edu/ws?x=&quot;&lt;y&gt;&quot;">"#), "the hub URL is escaped")
-        XCTAssertTrue(html.contains("/v1/classes"))
-        XCTAssertTrue(html.contains(#""subscribe""#))
-        XCTAssertTrue(html.contains("since"))
-        XCTAssertTrue(html.contains("qr_rotated"))
-        XCTAssertTrue(html.contains("format=svg"))
-        XCTAssertTrue(html.contains("format=csv"))
-        XCTAssertTrue(html.contains(#"name="viewport""#))
+        XCTAssertTrue(html.contains(#"src="/assets/teacher.js""#))
+        XCTAssertFalse(html.contains("<script>"), "no inline script")
+        XCTAssertFalse(html.contains("style=\""), "no inline style (the policy would block it)")
         XCTAssertFalse(html.contains("src=\"http"), "no external assets")
     }
 
+    /// Every script and the style sheet a page names is served with its type; the hub protocol the
+    /// dashboard speaks is in them.
+    func testPageAssets() {
+        let live = request("GET", "/assets/teacher-live.js")
+        XCTAssertEqual(live.status, 200)
+        XCTAssertEqual(live.headers["Content-Type"], "text/javascript; charset=utf-8")
+        XCTAssertEqual(live.headers["X-Content-Type-Options"], "nosniff")
+        for text in [#""subscribe""#, "since", "qr_rotated", "format=svg", "format=csv"] {
+            XCTAssertTrue(live.bodyText.contains(text), text)
+        }
+        XCTAssertEqual(request("GET", "/assets/style.css").headers["Content-Type"], "text/css; charset=utf-8")
+        XCTAssertEqual(request("GET", "/sw.js").headers["Content-Type"], "text/javascript; charset=utf-8")
+        for html in ["/", "/checkin"] {
+            let names = request("GET", html).bodyText.matches(of: /\/assets\/[a-z-]+\.(js|css)/).map { String($0.output.0) }
+            XCTAssertFalse(names.isEmpty)
+            for name in names { XCTAssertEqual(request("GET", name).status, 200, name) }
+        }
+        for path in ["/assets/nothing.js", "/assets/teacher.html", "/assets/sw.js", "/assets/..%2Fteacher.html"] {
+            assertError(request("GET", path), 404, "not_found")
+        }
+    }
+
+    /// Files carry a strong ETag; a revalidation with it answers 304 without a body, another tag 200.
+    func testPagesRevalidateWithETags() {
+        let first = request("GET", "/assets/student.js")
+        let etag = try! XCTUnwrap(first.headers["ETag"])
+        XCTAssertTrue(etag.hasPrefix("\"") && etag.hasSuffix("\""), etag)
+        XCTAssertEqual(first.headers["Cache-Control"], "no-cache")
+        let again = request("GET", "/assets/student.js", headers: ["If-None-Match": etag])
+        XCTAssertEqual(again.status, 304)
+        XCTAssertTrue(again.body.isEmpty)
+        XCTAssertEqual(again.headers["ETag"], etag)
+        XCTAssertEqual(request("GET", "/assets/student.js", headers: ["If-None-Match": #""other", W/\#(etag)"#]).status, 304)
+        XCTAssertEqual(request("GET", "/assets/student.js", headers: ["If-None-Match": #""other""#]).status, 200)
+        XCTAssertNotEqual(request("GET", "/").headers["ETag"], etag)
+    }
+
     func testStudentPages() {
-        for path in ["/j/Zm9v.YmFy", "/checkin?qr=c_abc.1.xyz", "/checkin"] {
+        for path in ["/j/Zm9v.YmFy", "/checkin?qr=c_abc.1.xyz", "/checkin", "/c"] {
             let response = request("GET", path)
             XCTAssertEqual(response.status, 200, path)
             XCTAssertEqual(response.headers["Content-Type"], "text/html; charset=utf-8")
-            XCTAssertTrue(response.bodyText.contains("/v1/join"))
-            XCTAssertTrue(response.bodyText.contains("localStorage"))
+            XCTAssertTrue(response.bodyText.contains(#"src="/assets/student.js""#))
+            XCTAssertTrue(response.bodyText.contains(#"name="viewport""#))
             // Nothing from the URL is written into the page; the script reads it.
             XCTAssertFalse(response.bodyText.contains("Zm9v") || response.bodyText.contains("c_abc"))
         }
         let hostile = request("GET", "/checkin?qr=%3Cscript%3Ealert(1)%3C/script%3E")
         XCTAssertFalse(hostile.bodyText.contains("alert(1)"))
+        let script = request("GET", "/assets/student.js").bodyText
+        XCTAssertTrue(script.contains("/v1/join"))
+        XCTAssertTrue(script.contains("device_sig"))
     }
 
     /// Classes close by themselves at the end of their duration, marking the unmarked absent.
