@@ -113,6 +113,8 @@ class Run:
         self.tap_to_qr_s = time.monotonic() - started
         # The whole QR is on screen at 1366×768 right after Start, without scrolling.
         self.inside_viewport(t, "#qr", "QR after Start at 1366×768", min_side=300)
+        box = t.locator("#code").bounding_box()
+        assert box["y"] + box["height"] <= 768, f"the code is below the fold: {box}"
         self.class_id = re.search(r"#class=(.+)$", t.url).group(1)
         self.token = self.s.teacher_token()
         status, info = self.s.get("/v1/classes/" + self.class_id, self.token)
@@ -195,6 +197,8 @@ class Run:
 
     def step_phone_dashboard(self):
         t = self.teacher
+        if self.args.docs_screenshots:
+            t.screenshot(path=os.path.join(ROOT, "docs", "dashboard.png"))
         t.set_viewport_size({"width": 390, "height": 844})
         self.no_horizontal_overflow(t, "dashboard on a 390 px phone")
         self.touch_targets(t, "dashboard on a 390 px phone")
@@ -216,8 +220,6 @@ class Run:
                 box = t.locator(sel).bounding_box()
                 assert box and box["y"] + box["height"] <= h and box["x"] + box["width"] <= w, f"{sel} off screen at {w}×{h}: {box}"
         self.accessible(t, "projector")
-        if self.args.docs_screenshots:
-            t.screenshot(path=os.path.join(ROOT, "docs", "projector.png"))
         t.click("#pExit")
         expect(t.locator("#projector")).to_be_hidden()
         t.set_viewport_size({"width": 1366, "height": 768})
@@ -388,5 +390,5 @@ class Run:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--artefacts", default=os.path.join(ROOT, "var", "browser-artefacts"))
-    parser.add_argument("--docs-screenshots", action="store_true", help="write docs/projector.png and docs/student.png")
+    parser.add_argument("--docs-screenshots", action="store_true", help="write docs/dashboard.png and docs/student.png")
     sys.exit(Run(parser.parse_args()).main())
