@@ -104,7 +104,7 @@ class Run:
         t.click("#createForm button[type=submit]")
         expect(t.locator("#createMsg")).to_contain_text("Give the class a name")
         t.fill("#name", "Biology 101")
-        t.fill("#roster", "s1 s2 s3\ns4, s5 s6")
+        t.fill("#roster", "s1 s2 s3\ns4, s5 s6 s7")
         started = time.monotonic()
         t.click("#createForm button[type=submit]")
         expect(t.locator("#classView")).to_be_visible()
@@ -122,7 +122,7 @@ class Run:
         self.info = info
         expect(t.locator("#code")).to_have_text(info["code"][:3] + " " + info["code"][3:])
         expect(t.locator("#where")).to_have_text(f"127.0.0.1:{self.s.api_port}/c")
-        expect(t.locator("#rows tr")).to_have_count(6)
+        expect(t.locator("#rows tr")).to_have_count(7)
         self.accessible(t, "live class")
 
     def qr_url(self):
@@ -192,7 +192,7 @@ class Run:
         self.s.start_hub()
         expect(t.locator("#conn")).to_have_text("Live", timeout=TIMEOUT_MS)
         self.expect_row("s5", "present")
-        expect(t.locator("#rows tr")).to_have_count(6)
+        expect(t.locator("#rows tr")).to_have_count(7)
         expect(t.locator("#counts")).to_contain_text("present: 4")
 
     def step_phone_dashboard(self):
@@ -223,6 +223,21 @@ class Run:
         t.click("#pExit")
         expect(t.locator("#projector")).to_be_hidden()
         t.set_viewport_size({"width": 1366, "height": 768})
+
+    def step_flags_live(self):
+        """One phone checking in a second student: the check-in shows `shared device` live, and the
+        teacher resets that student's device."""
+        p = self.phones[0]  # bound to s1 since its QR check-in
+        p.goto(self.qr_url())
+        expect(p.locator("#result")).to_contain_text("Checked in")  # s1 again, answered with the first result
+        p.fill("#sid", "s7")
+        p.click("#go")
+        expect(p.locator("#result")).to_contain_text("Checked in")
+        row = self.teacher.locator(self.row_status("s7"))
+        expect(row.locator(".flag")).to_have_text(["shared device"])
+        self.accessible(self.teacher, "flagged check-in")
+        row.get_by_role("button", name="Reset the device of s7").click()
+        expect(self.teacher.locator("#classMsg")).to_contain_text("The device of s7 was reset")
 
     def step_offline_checkin(self):
         """A phone without network: the service worker serves the page, the check-in is stored with its
@@ -339,7 +354,7 @@ class Run:
     # ---- running ----
 
     STEPS = ["sign_in", "create_class", "qr_checkin", "link_checkin", "code_checkin", "override", "reconnect",
-             "phone_dashboard", "projector", "offline_checkin", "csv", "student_screenshot", "close", "lecture_hall",
+             "phone_dashboard", "projector", "flags_live", "offline_checkin", "csv", "student_screenshot", "close", "lecture_hall",
              "receipt_names_class", "pending_approval"]
 
     def main(self):

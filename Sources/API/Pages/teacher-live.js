@@ -210,6 +210,8 @@ export function initClassView() {
   initProjector();
   roster.onOverride = (id, status) => act(() => api("PATCH", path(C.id, "/attendance/" + encodeURIComponent(id)), { status }));
   roster.onApprove = (id) => act(() => api("POST", path(C.id, "/students/" + encodeURIComponent(id) + ":approve")), () => id + " approved.");
+  roster.onResetDevice = (id) => act(() => api("POST", path(C.id, "/students/" + encodeURIComponent(id) + "/device:reset")),
+    () => "The device of " + id + " was reset; the next phone it uses is bound afresh.");
   roster.onEvent = (e) => { if (e.event === "counts") updateProjector(projectorState()); };
   $("back").addEventListener("click", () => { location.hash = ""; });
   $("projectorBtn").addEventListener("click", () => showProjector(projectorState()));

@@ -15,7 +15,7 @@ export const roster = {
   students: new Map(), pending: new Map(), arrivals: [], rows: new Map(), selected: new Set(),
   queue: [], scheduled: false, lecture: false, closed: false,
   // Set by the class view.
-  onOverride: (id, status) => {}, onApprove: (id) => {}, onEvent: (event) => {},
+  onOverride: (id, status) => {}, onApprove: (id) => {}, onResetDevice: (id) => {}, onEvent: (event) => {},
 };
 
 export function reset() {
@@ -151,6 +151,16 @@ function fillRow(tr, s) {
   statusTd.className = "s-" + s.status;
   when.textContent = describe(s);
   flagCell(flags, s.flags);
+  // A lost or replaced phone: forget the bound key, so the next one binds afresh.
+  if (!roster.closed && (s.flags || []).some((f) => f === "new_device" || f === "shared_device")) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "Reset device";
+    b.setAttribute("aria-label", "Reset the device of " + s.student_id);
+    b.addEventListener("click", () => roster.onResetDevice(s.student_id));
+    flags.appendChild(b);
+  }
   tr.dataset.status = s.status;
 }
 
