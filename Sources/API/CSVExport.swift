@@ -2,16 +2,16 @@ import Attendance
 
 /// The attendance list as CSV (`GET …/attendance?format=csv`): RFC 4180 (CRLF line ends, fields with
 /// a comma, quote or line break quoted, quotes doubled) with the header
-/// `student_id,name,status,at,method,by,flags,device,at_ms` and one row per roster or joined student.
-/// `at` is the time as ISO 8601 at the reader's UTC offset (people open the file in a spreadsheet);
-/// `at_ms` the same moment in epoch milliseconds, for programs. `flags` holds the check-in's flags
+/// `student_id,name,status,at_ms,method,by,flags,device,at` and one row per roster or joined student.
+/// `at_ms` is epoch milliseconds, for programs; `at` the same moment as ISO 8601 at the reader's UTC
+/// offset, for people who open the file in a spreadsheet (last, so readers by position keep working). `flags` holds the check-in's flags
 /// separated by spaces; new columns only ever go at the end.
 ///
 /// Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula (tab and CR too, in
 /// some), and student names are typed by students: such cells get a leading `'`, which spreadsheets
 /// show as text (OWASP "CSV Injection").
 enum CSVExport {
-    static let header = "student_id,name,status,at,method,by,flags,device,at_ms"
+    static let header = "student_id,name,status,at_ms,method,by,flags,device,at"
 
     static func render(_ records: [StudentRecord], utcOffsetMin: Int) -> [UInt8] {
         var out: [UInt8] = []
@@ -25,7 +25,7 @@ enum CSVExport {
             out.append(UInt8(ascii: ","))
             appendCell(record.status.rawValue, to: &out)
             out.append(UInt8(ascii: ","))
-            if let at = record.atMs { out.append(contentsOf: LocalTime.iso8601(ms: at, offsetMin: utcOffsetMin).utf8) }
+            if let at = record.atMs { out.append(contentsOf: String(at).utf8) }
             out.append(UInt8(ascii: ","))
             appendCell(record.method ?? "", to: &out)
             out.append(UInt8(ascii: ","))
@@ -35,7 +35,7 @@ enum CSVExport {
             out.append(UInt8(ascii: ","))
             appendCell(record.device ?? "", to: &out)
             out.append(UInt8(ascii: ","))
-            if let at = record.atMs { out.append(contentsOf: String(at).utf8) }
+            if let at = record.atMs { out.append(contentsOf: LocalTime.iso8601(ms: at, offsetMin: utcOffsetMin).utf8) }
             out.append(contentsOf: "\r\n".utf8)
         }
         return out

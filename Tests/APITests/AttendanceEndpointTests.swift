@@ -53,7 +53,7 @@ final class AttendanceEndpointTests: APITestCase {
         XCTAssertEqual(response.headers["Content-Disposition"],
                        #"attachment; filename="Algebra \#(date).csv"; filename*=UTF-8''Algebra%20\#(date).csv"#)
         let lines = response.bodyText.components(separatedBy: "\r\n")
-        XCTAssertEqual(lines.first, "student_id,name,status,at,method,by,flags,device,at_ms")
+        XCTAssertEqual(lines.first, "student_id,name,status,at_ms,method,by,flags,device,at")
         XCTAssertEqual(lines.last, "", "every row ends with CRLF")
         let rows = lines.dropFirst().dropLast()
         XCTAssertEqual(rows.count, 4)
@@ -62,8 +62,8 @@ final class AttendanceEndpointTests: APITestCase {
         func at(_ id: String) -> String { LocalTime.iso8601(ms: ms(id), offsetMin: -300) }
         XCTAssertTrue(at("s2").hasSuffix("-05:00"), at("s2"))
         XCTAssertTrue(rows.contains(#"s1,"Lee, ""Ann""",unmarked,,,,,,"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(at("s2")),qr,,,,\#(ms("s2"))"#), rows.joined(separator: "\n"))
-        XCTAssertTrue(rows.contains("s3,,excused,\(at("s3")),override,t1,,,\(ms("s3"))"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains(#"s2,"'=HYPERLINK(""x"")",present,\#(ms("s2")),qr,,,,\#(at("s2"))"#), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("s3,,excused,\(ms("s3")),override,t1,,,\(at("s3"))"), rows.joined(separator: "\n"))
         XCTAssertTrue(rows.contains("'-s4,'@SUM,unmarked,,,,,,"), rows.joined(separator: "\n"))
 
         // Without an offset the times are UTC; an offset no place has is refused.

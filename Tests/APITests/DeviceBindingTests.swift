@@ -62,7 +62,7 @@ final class DeviceBindingTests: APITestCase {
         XCTAssertEqual(row?["device"]?.string, keyId(phone))
         XCTAssertEqual(row?["flags"], [])
         let csv = request("GET", "/v1/classes/\(ann.classId)/attendance?format=csv", token: teacher).bodyText
-        XCTAssertTrue(csv.hasPrefix("student_id,name,status,at,method,by,flags,device,at_ms\r\n"), csv)
+        XCTAssertTrue(csv.hasPrefix("student_id,name,status,at_ms,method,by,flags,device,at\r\n"), csv)
         XCTAssertTrue(csv.contains(keyId(phone)), csv)
     }
 
