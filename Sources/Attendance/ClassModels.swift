@@ -33,7 +33,7 @@ public struct CreateClassRequest: Sendable, Equatable {
     public static let maxRoster = 5000
     public static let lateAfterRange = 0...86_400
     public static let durationRange = 60...86_400
-    public static let qrPeriodRange = 5...300
+    public static let qrPeriodRange = 5...60
     /// A school has a few networks; the bound keeps the meta hash and each check-in's scan small.
     public static let maxAllowedNetworks = 32
 }

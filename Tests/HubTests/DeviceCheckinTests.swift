@@ -59,5 +59,33 @@ final class DeviceCheckinTests: HubTestCase {
         client.send(["type": "checkin", "class_id": created.classId, "qr": qr, "id": "1"])
         XCTAssertTrue(runLoop(loop) { dashboard.messages(type: "event", event: "checked_in").count == 1 })
         XCTAssertEqual(dashboard.messages(type: "event", event: "checked_in")[0]["flags"], ["unsigned"])
+
+        // A dashboard that connects later sees the flags in its snapshot.
+        let later = connected(hub, token: token(.teacher, "t1"))
+        let subscribed = subscribe(later, created.classId)
+        let row = subscribed?["snapshot"]?["students"]?.array?.first { $0["student_id"]?.string == "ann" }
+        XCTAssertEqual(row?["flags"], ["unsigned"])
+        XCTAssertNil(row?["device"], "an unsigned check-in names no device")
+    }
+
+    /// A signed check-in's device shows in a later snapshot; a row without flags has no `flags`.
+    func testSnapshotCarriesTheDevice() throws {
+        let hub = try startHub()
+        let created = try createClass()
+        let phone = TestDeviceKey()
+        let key = try XCTUnwrap(DeviceKey(point: phone.point))
+        _ = try wait { store.join(.code(created.code), studentId: "ann", name: nil, deviceKey: key,
+                                  address: "127.0.0.1", completion: $0) }
+        let qr = QRToken.current(classId: created.classId, periodS: created.qrPeriodS, nowMs: EventLoop.wallClockMs(), key: qrKey).qr
+        let now = EventLoop.wallClockMs()
+        let sig = DeviceSignature(signature: phone.sign(DeviceKey.message(classId: created.classId, studentId: "ann", proof: qr,
+                                                                          clientTimeMs: now)), clientTimeMs: now)
+        _ = try wait { store.checkin(classId: created.classId, actor: Actor(id: "ann", role: .student, classId: created.classId),
+                                     proof: .qr(qr), device: sig, address: "127.0.0.1", completion: $0) }
+        let dashboard = connected(hub, token: token(.teacher, "t1"))
+        let row = subscribe(dashboard, created.classId)?["snapshot"]?["students"]?.array?.first { $0["student_id"]?.string == "ann" }
+        XCTAssertEqual(row?["device"]?.string, key.keyId)
+        XCTAssertNil(row?["flags"])
+        XCTAssertEqual(row?["status"]?.string, "present")
     }
 }
