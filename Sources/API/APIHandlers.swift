@@ -35,6 +35,7 @@ final class APIHandlers {
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/join") { exchange, _ in self.join(exchange) }
+        route("POST", "/v1/receipts") { exchange, _ in self.issueReceipt(exchange) }
         route("POST", "/v1/classes/{id}/checkins") { self.checkin($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/links") { self.personalLinks($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/attendance") { self.attendance($0, classId: $1["id"] ?? "") }

@@ -136,6 +136,17 @@ enum ResponseEncoding {
         return w.bytes
     }
 
+    static func receipt(_ issued: IssuedReceipt) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("receipt", issued.receipt)
+        w.field("class_id", issued.classId)
+        w.field("class_name", issued.className)
+        w.field("expires_at_ms", issued.expiresAtMs)
+        w.endObject()
+        return w.bytes
+    }
+
     static func personalLinks(classId: String, links: [PersonalLink], publicBase: String) -> [UInt8] {
         var w = JSONWriter(capacity: 64 + links.count * 320)
         w.beginObject()
@@ -183,6 +194,7 @@ enum ResponseEncoding {
         for flag in record.flags { w.string(flag) }
         w.endArray()
         w.key("device"); optional(&w, record.device)
+        w.key("client_time_ms"); optional(&w, record.clientTimeMs)
         w.endObject()
     }
 

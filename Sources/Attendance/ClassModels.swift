@@ -133,6 +133,8 @@ public struct StudentRecord: Sendable, Equatable {
     public var flags: [String] = []
     /// The key id of the device that signed the check-in, if it was signed.
     public var device: String?
+    /// An offline check-in's signed `client_time_ms` (when the QR was scanned; `atMs` is the arrival).
+    public var clientTimeMs: Int64?
 }
 
 /// What a student joins with (`POST /v1/join`).
@@ -141,6 +143,8 @@ public enum JoinCredential: Sendable, Equatable {
     case linkToken(String)
     /// Joins and checks in at once.
     case qr(String)
+    /// A scan receipt in place of the QR (with `device_key` and `device_sig` by that key).
+    case receipt(String)
 }
 
 public struct JoinResult: Sendable, Equatable {
@@ -156,6 +160,8 @@ public struct JoinResult: Sendable, Equatable {
 /// The proof a check-in carries.
 public enum CheckinProof: Sendable, Equatable {
     case qr(String)
+    /// A scan receipt in place of the QR; needs a `device_sig` by the key it is bound to.
+    case receipt(String)
     /// Only for classes created with `allowCodeCheckin`.
     case code(String)
 }
@@ -164,10 +170,14 @@ public enum CheckinProof: Sendable, Equatable {
 public struct DeviceSignature: Sendable, Equatable {
     public let signature: [UInt8]
     public let clientTimeMs: Int64
+    /// `offline: true`: the check-in was queued on a device without network and may arrive after its
+    /// QR or receipt expired (PROTOCOL.md "Offline check-ins"); only a signed check-in can claim it.
+    public var offline: Bool
 
-    public init(signature: [UInt8], clientTimeMs: Int64) {
+    public init(signature: [UInt8], clientTimeMs: Int64, offline: Bool = false) {
         self.signature = signature
         self.clientTimeMs = clientTimeMs
+        self.offline = offline
     }
 }
 

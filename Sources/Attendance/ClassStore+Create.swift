@@ -43,7 +43,7 @@ extension ClassStore {
                         self.releaseCode(code, classId: classId)
                         completion(.failure(error))
                     case .success(let startMs):
-                        let params = ClassParams(teacherId: actor.id, qrPeriodS: request.qrPeriodS,
+                        let params = ClassParams(teacherId: actor.id, name: request.name, qrPeriodS: request.qrPeriodS,
                                                  allowCode: request.allowCodeCheckin, code: code,
                                                  startMs: startMs, closesAtMs: closesAt,
                                                  allowedNetworks: request.allowedNetworks,

@@ -40,6 +40,7 @@ public final class ClassStore {
 
     struct ClassParams {
         let teacherId: String
+        let name: String
         let qrPeriodS: Int
         let allowCode: Bool
         let code: String
@@ -99,14 +100,14 @@ public final class ClassStore {
     func params(_ classId: String, completion: @escaping (Result<ClassParams, AttendanceError>) -> Void) {
         if let cached = paramsCache[classId] { return completion(.success(cached)) }
         redis.send(["HMGET", Keys.meta(classId), "teacher_id", "qr_period_s", "allow_code", "code",
-                    "start_ms", "closes_at_ms", "allowed_networks", "join_requires"]) { [logger] result in
+                    "start_ms", "closes_at_ms", "allowed_networks", "join_requires", "name"]) { [logger] result in
             let mapped: Result<ClassParams?, AttendanceError> = Self.map(result, logger: logger) { value in
-                guard let fields = value.array, fields.count == 8 else { return nil }
+                guard let fields = value.array, fields.count == 9 else { return nil }
                 guard let teacher = fields[0].text else { return .some(nil) }
                 guard let period = fields[1].int, let code = fields[3].text, let start = fields[4].int,
                       let closes = fields[5].int
                 else { return nil }
-                return ClassParams(teacherId: teacher, qrPeriodS: Int(period), allowCode: fields[2].text == "1",
+                return ClassParams(teacherId: teacher, name: fields[8].text ?? "", qrPeriodS: Int(period), allowCode: fields[2].text == "1",
                                    code: code, startMs: start, closesAtMs: closes,
                                    allowedNetworks: Self.storedNetworks(fields[6].text),
                                    requiresLink: fields[7].text == "link")

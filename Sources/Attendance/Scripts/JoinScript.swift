@@ -6,7 +6,8 @@
 /// without a roster admits), dkey (a device key, stored form, '' = none), dkid (its key id), extra
 /// flags of the QR check-in (comma list), signed (1 when Swift verified the QR check-in's
 /// device_sig with dkey), link_only ('1': the class requires personal links and this is a QR join,
-/// so only a student who joined before may use it).
+/// so only a student who joined before may use it), offline_at (an offline QR join's client_time_ms,
+/// '' otherwise: see `takes_checkin`).
 /// A device key binds on the student's first key; another key later is `new_device` and one key
 /// already bound to another student is `shared_device`: refused under the `refuse` policy, else
 /// bound (the student's latest device signs from now on) and flagged on the next check-in.
@@ -19,7 +20,7 @@ local sid, name, now, addr, method = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5
 local size_limit = tonumber(ARGV[7])
 local meta = load_meta()
 if not meta then return redis.error_reply('not_found') end
-if not is_open(meta, now) then return redis.error_reply('class_closed') end
+if not takes_checkin(meta, now, ARGV[13]) then return redis.error_reply('class_closed') end
 local roster = on_roster(sid)
 if roster == false then return redis.error_reply('not_on_roster') end
 local rec = load_record(sid)
@@ -58,7 +59,7 @@ else
   if rec.rejoins <= 20 then audit(now, sid, addr, 'rejoin', sid, name) end
 end
 if method ~= '' then
-  local status, at, unchanged = checkin(meta, sid, rec, now, method, addr, signed and dkid or '', ARGV[10])
+  local status, at, unchanged = checkin(meta, sid, rec, now, method, addr, signed and dkid or '', ARGV[10], ARGV[13])
   -- An excused student still joins; the refused check-in is not an error here.
   if status then return { status, at, unchanged } end
 end
