@@ -8,7 +8,7 @@ extension APIHandlers {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
                                                  "allow_code_checkin", "allowed_networks", "device_policy",
-                                                 "join_requires"]) else { return }
+                                                 "join_requires", "enrol_unknown"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
             request = CreateClassRequest(name: try body.requiredString("name"))
@@ -31,6 +31,12 @@ extension APIHandlers {
                     throw APIError.badRequest("join_requires must be code or link")
                 }
                 request.joinRequires = requirement
+            }
+            if let value = try body.string("enrol_unknown") {
+                guard let choice = EnrolUnknown(rawValue: value) else {
+                    throw APIError.badRequest("enrol_unknown must be refuse or approve")
+                }
+                request.enrolUnknown = choice
             }
         } catch {
             return exchange.fail(error)

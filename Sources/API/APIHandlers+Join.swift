@@ -44,6 +44,9 @@ extension APIHandlers {
         }
         store.join(credential, studentId: studentId, name: name, deviceKey: deviceKey,
                    deviceSignature: signature, address: exchange.clientAddress) { result in
+            if case .success(let joined) = result, joined.pendingApproval {
+                return exchange.json(202, ResponseEncoding.pendingJoin(joined))
+            }
             self.reply(exchange, result, ResponseEncoding.joined)
         }
     }

@@ -46,6 +46,10 @@ final class APIHandlers {
         route("POST", "/v1/classes/{id}/students/{student_id}/device:reset") {
             self.resetDevice($0, classId: $1["id"] ?? "", studentId: $1["student_id"] ?? "")
         }
+        route("POST", "/v1/classes/{id}/students/{action}") {
+            self.answerEnrolment($0, classId: $1["id"] ?? "", segment: $1["action"] ?? "")
+        }
+        route("GET", "/v1/classes/{id}/pending") { self.pendingEnrolments($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/classes/{id}/close") { self.close($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/events") { self.events($0, classId: $1["id"] ?? "") }
         route("GET", "/healthz") { exchange, _ in self.health(exchange) }

@@ -14,6 +14,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var devicePolicy: DevicePolicy = .flag
     /// `link`: new students join only by personal link (`code`: any credential).
     public var joinRequires: JoinRequirement = .code
+    /// What a join with an id not on the roster does: refused like a wrong code, or queued for approval.
+    public var enrolUnknown: EnrolUnknown = .refuse
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
@@ -57,6 +59,9 @@ public struct CreatedClass: Sendable, Equatable {
     public let allowCodeCheckin: Bool
     public let allowedNetworks: [CIDR]
     public let rosterSize: Int
+    public let devicePolicy: DevicePolicy
+    public let joinRequires: JoinRequirement
+    public let enrolUnknown: EnrolUnknown
 }
 
 public struct StatusCounts: Sendable, Equatable {
@@ -101,6 +106,9 @@ public struct ClassInfo: Sendable, Equatable {
     /// A fresh join link token (valid until the class closes) while the class is open.
     public let linkToken: String?
     public let rosterSize: Int
+    public let devicePolicy: DevicePolicy
+    public let joinRequires: JoinRequirement
+    public let enrolUnknown: EnrolUnknown
     public let counts: StatusCounts
     /// Offset of the last event (`0-0` before any).
     public let offset: EventOffset
@@ -150,11 +158,14 @@ public enum JoinCredential: Sendable, Equatable {
 public struct JoinResult: Sendable, Equatable {
     public let classId: String
     public let studentId: String
-    /// A student token bound to the class (`cls`).
+    /// A student token bound to the class (`cls`); empty while `pendingApproval`.
     public let accessToken: String
     /// The student's status after joining (after the check-in, when joining with a QR).
     public let status: AttendanceStatus
     public let atMs: Int64?
+    /// The id is not on the roster of an `enrol_unknown: approve` class: the request waits for the
+    /// teacher (no token yet; the student joins again once approved).
+    public var pendingApproval = false
 }
 
 /// The proof a check-in carries.
@@ -187,6 +198,22 @@ public enum JoinRequirement: String, Sendable, Equatable, CaseIterable {
     case code
     /// Only a personal link; a QR join only for a student who joined before.
     case link
+}
+
+/// What a class does with a join whose student id is not on its roster (PROTOCOL.md "Enrolment
+/// requests").
+public enum EnrolUnknown: String, Sendable, Equatable, CaseIterable {
+    /// Answer like a wrong code (no roster oracle).
+    case refuse
+    /// Queue the id for the teacher's approval (`202 pending`).
+    case approve
+}
+
+/// One unknown student waiting for approval (`GET /v1/classes/{id}/pending`).
+public struct PendingStudent: Sendable, Equatable {
+    public let studentId: String
+    public let name: String?
+    public let atMs: Int64
 }
 
 /// A class's answer to suspicious device use (PROTOCOL.md "Device binding").

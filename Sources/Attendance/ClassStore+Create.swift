@@ -34,7 +34,7 @@ extension ClassStore {
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
                             code, Self.auditAddress(address),
                             request.allowedNetworks.map(\.description).joined(separator: ","),
-                            request.devicePolicy.rawValue, request.joinRequires.rawValue] + roster
+                            request.devicePolicy.rawValue, request.joinRequires.rawValue, request.enrolUnknown.rawValue] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in
@@ -58,7 +58,8 @@ extension ClassStore {
                             startMs: startMs, closesAtMs: closesAt, lateAfterS: request.lateAfterS,
                             durationS: request.durationS, qrPeriodS: request.qrPeriodS,
                             allowCodeCheckin: request.allowCodeCheckin, allowedNetworks: request.allowedNetworks,
-                            rosterSize: roster.count)))
+                            rosterSize: roster.count, devicePolicy: request.devicePolicy,
+                            joinRequires: request.joinRequires, enrolUnknown: request.enrolUnknown)))
                     }
                 }
             }

@@ -79,10 +79,21 @@ extension ClassStore {
                         String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
                         device.extra, device.signed ? "1" : "0", params.requiresLink && resolved.personal == nil ? "1" : "",
                         presence.offlineAtMs.map(String.init) ?? ""]
-            self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+            self.runClassScript(Self.joinScript, classId: classId, args: args, decode: { value in
+                // {'pending', 0, 0|1}: queued for approval (an `approve` class), else a status reply.
+                value.array?.first?.text == "pending" ? .some(nil) : Self.decodeStatusReply(value).map { .some($0) }
+            }) { (result: Result<(AttendanceStatus, Int64?, Bool)?, AttendanceError>) in
                 // No roster oracle: an id not on the roster answers like a wrong code (and counts).
-                let result = result.mapError { $0 == .notOnRoster ? AttendanceError.codeInvalid : $0 }
-                self.finish(result.map { status, atMs, _ in
+                let joined: Result<(AttendanceStatus, Int64?, Bool), AttendanceError>
+                switch result {
+                case .success(let reply?): joined = .success(reply)
+                case .success(nil):
+                    var pending = JoinResult(classId: classId, studentId: studentId, accessToken: "", status: .unmarked, atMs: nil)
+                    pending.pendingApproval = true
+                    return completion(.success(pending))
+                case .failure(let error): joined = .failure(error == .notOnRoster ? .codeInvalid : error)
+                }
+                self.finish(joined.map { status, atMs, _ in
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
                                               exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
                                               cls: classId)

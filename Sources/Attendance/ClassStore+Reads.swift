@@ -38,7 +38,12 @@ extension ClassStore {
                 allowedNetworks: Self.storedNetworks(meta["allowed_networks"]),
                 code: isOpen ? meta["code"] : nil,
                 linkToken: isOpen ? self.linkToken(classId: classId, closesAtMs: closes) : nil,
-                rosterSize: Int(rosterSize), counts: counts,
+                rosterSize: Int(rosterSize),
+                // Classes created before a setting existed have its default.
+                devicePolicy: meta["device_policy"].flatMap(DevicePolicy.init(rawValue:)) ?? .flag,
+                joinRequires: meta["join_requires"].flatMap(JoinRequirement.init(rawValue:)) ?? .code,
+                enrolUnknown: meta["enrol_unknown"].flatMap(EnrolUnknown.init(rawValue:)) ?? .refuse,
+                counts: counts,
                 offset: meta["last_id"].flatMap { EventOffset($0) } ?? .zero)
         }, completion: completion)
     }

@@ -1,7 +1,7 @@
 /// Lua shared by every class script, prepended to each one's source.
 ///
 /// Conventions (every write script keeps to them):
-/// - KEYS are `Keys.classKeys(cid)`: meta, roster, students, known, events, audit. The live channel
+/// - KEYS are `Keys.classKeys(cid)`: meta, roster, students, known, events, audit, pending. The live channel
 ///   is derived from the class id (channels are not keys).
 /// - All validation happens before the first write, so an error reply never leaves a half-write.
 ///   Domain errors are `redis.error_reply("<protocol code> [detail]")`, mapped in AttendanceError.
@@ -16,17 +16,18 @@
 ///   event (`EventHeader` relies on it); free text goes through cjson.encode.
 enum LuaPrelude {
     static let source = #"""
-local META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT, PENDING = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
 local function int(n) return string.format('%d', n) end
 local function str(s) if s == nil or s == false or s == '' then return 'null' end return cjson.encode(s) end
 
 local function load_meta()
   local m = redis.call('HMGET', META, 'class_id', 'state', 'closes_at_ms', 'teacher_id', 'start_ms',
-                       'late_after_s', 'allow_code', 'last_id', 'code', 'device_policy')
+                       'late_after_s', 'allow_code', 'last_id', 'code', 'device_policy', 'enrol_unknown', 'pending_n')
   if not m[1] then return nil end
   return { cid = m[1], state = m[2], closes_at = tonumber(m[3]), teacher = m[4], start = tonumber(m[5]),
-           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9], device_policy = m[10] }
+           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9], device_policy = m[10],
+           enrol_unknown = m[11], pending_n = tonumber(m[12]) or 0 }
 end
 
 -- A class past its duration is closed for check-ins even before the sweep has formally closed it.
