@@ -33,6 +33,7 @@ final class APIHandlers {
         route("POST", "/v1/auth/refresh") { exchange, _ in self.refresh(exchange) }
         route("POST", "/v1/auth/logout") { exchange, _ in self.logout(exchange) }
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
+        route("PATCH", "/v1/classes/{id}") { self.updateClass($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/join") { exchange, _ in self.join(exchange) }
         route("POST", "/v1/receipts") { exchange, _ in self.issueReceipt(exchange) }

@@ -65,6 +65,15 @@ struct JSONBody {
         return flag
     }
 
+    /// One of an enumeration's raw values (`device_policy`, `join_requires`, `enrol_unknown`).
+    func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(APIError) -> T? where T.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw .badRequest("\(key) must be \(T.allCases.map(\.rawValue).joined(separator: " or "))")
+        }
+        return value
+    }
+
     func identifierArray(_ key: String) throws(APIError) -> [String]? {
         guard let value = object[key], !value.isNull else { return nil }
         guard let items = value.array else { throw .badRequest("\(key) must be an array of strings") }

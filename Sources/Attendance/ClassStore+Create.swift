@@ -47,7 +47,7 @@ extension ClassStore {
                                                  allowCode: request.allowCodeCheckin, code: code,
                                                  startMs: startMs, closesAtMs: closesAt,
                                                  allowedNetworks: request.allowedNetworks,
-                                                 requiresLink: request.joinRequires == .link)
+                                                 requiresLink: request.joinRequires == .link, readAtMs: now)
                         self.paramsCache[classId] = params
                         self.indexTeacherClass(teacherId: actor.id, classId: classId, startMs: startMs)
                         let qr = QRToken.current(classId: classId, periodS: request.qrPeriodS, nowMs: now, key: self.qrKey)
