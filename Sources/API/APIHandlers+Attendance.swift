@@ -39,20 +39,35 @@ extension APIHandlers {
         }
     }
 
-    /// `GET /v1/classes/{id}/links[?format=csv]` (its teacher, admin): a personal join link per student.
+    /// `GET /v1/classes/{id}/links[?format=csv|html]` (its teacher, admin): a personal join link per
+    /// student, as JSON, CSV, or a printable sheet of cards with QR codes.
     func personalLinks(_ exchange: Exchange, classId: String) {
-        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]) else { return }
+        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv", "html"]) else { return }
         store.personalLinks(classId: classId, actor: actor) { [publicBase] result in
-            guard format == "csv", case .success(let links) = result else {
+            guard format != "json", case .success(let sheet) = result else {
                 return self.reply(exchange, result) {
-                    ResponseEncoding.personalLinks(classId: classId, links: $0, publicBase: publicBase)
+                    ResponseEncoding.personalLinks(classId: classId, links: $0.links, publicBase: publicBase)
                 }
             }
+            guard format == "html" else {
+                return exchange.send(HTTPResponse(status: 200, headers: [
+                    "Content-Type": "text/csv; charset=utf-8; header=present",
+                    "Content-Disposition": #"attachment; filename="links-\#(classId).csv""#,
+                    "Cache-Control": "no-store",
+                ], body: CSVExport.renderLinks(sheet.links, publicBase: publicBase)))
+            }
+            guard let page = LinkSheet.render(sheet, publicBase: publicBase) else {
+                // APIServer bounds the public URL so every link fits a QR code; only memory exhaustion is left.
+                self.logger.error("QR encoding failed")
+                return exchange.fail(APIError(.unavailable))
+            }
             exchange.send(HTTPResponse(status: 200, headers: [
-                "Content-Type": "text/csv; charset=utf-8; header=present",
-                "Content-Disposition": #"attachment; filename="links-\#(classId).csv""#,
+                "Content-Type": "text/html; charset=utf-8",
+                // No scripts, no outside resources: the sheet is printed, not run.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                "X-Content-Type-Options": "nosniff",
                 "Cache-Control": "no-store",
-            ], body: CSVExport.renderLinks(links, publicBase: publicBase)))
+            ], body: page))
         }
     }
 

@@ -8,7 +8,7 @@ extension APIHandlers {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
                                                  "allow_code_checkin", "allowed_networks", "device_policy",
-                                                 "join_requires"]) else { return }
+                                                 "join_requires", "enrol_unknown"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
             request = CreateClassRequest(name: try body.requiredString("name"))
@@ -20,18 +20,9 @@ extension APIHandlers {
             if let value = try body.networkArray("allowed_networks", limit: CreateClassRequest.maxAllowedNetworks) {
                 request.allowedNetworks = value
             }
-            if let value = try body.string("device_policy") {
-                guard let policy = DevicePolicy(rawValue: value) else {
-                    throw APIError.badRequest("device_policy must be flag or refuse")
-                }
-                request.devicePolicy = policy
-            }
-            if let value = try body.string("join_requires") {
-                guard let requirement = JoinRequirement(rawValue: value) else {
-                    throw APIError.badRequest("join_requires must be code or link")
-                }
-                request.joinRequires = requirement
-            }
+            if let value = try body.choice("device_policy", DevicePolicy.self) { request.devicePolicy = value }
+            if let value = try body.choice("join_requires", JoinRequirement.self) { request.joinRequires = value }
+            if let value = try body.choice("enrol_unknown", EnrolUnknown.self) { request.enrolUnknown = value }
         } catch {
             return exchange.fail(error)
         }
@@ -65,6 +56,26 @@ extension APIHandlers {
     func classInfo(_ exchange: Exchange, classId: String) {
         guard let actor = authenticate(exchange) else { return }
         store.classInfo(classId: classId, actor: actor) { [publicBase] result in
+            self.reply(exchange, result) { ResponseEncoding.classInfo($0, publicBase: publicBase) }
+        }
+    }
+
+    /// `PATCH /v1/classes/{id}` (its teacher, admin; open classes): changes `device_policy`,
+    /// `join_requires`, `enrol_unknown`, `allowed_networks` → the class as `GET` answers it.
+    func updateClass(_ exchange: Exchange, classId: String) {
+        guard let actor = authenticate(exchange) else { return }
+        guard let body = body(exchange, fields: ["device_policy", "join_requires", "enrol_unknown", "allowed_networks"])
+        else { return }
+        var change = ClassSettingsChange()
+        do throws(APIError) {
+            change.devicePolicy = try body.choice("device_policy", DevicePolicy.self)
+            change.joinRequires = try body.choice("join_requires", JoinRequirement.self)
+            change.enrolUnknown = try body.choice("enrol_unknown", EnrolUnknown.self)
+            change.allowedNetworks = try body.networkArray("allowed_networks", limit: CreateClassRequest.maxAllowedNetworks)
+        } catch {
+            return exchange.fail(error)
+        }
+        store.updateClass(classId: classId, change: change, actor: actor, address: exchange.clientAddress) { [publicBase] result in
             self.reply(exchange, result) { ResponseEncoding.classInfo($0, publicBase: publicBase) }
         }
     }

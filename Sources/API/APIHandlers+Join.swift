@@ -1,27 +1,28 @@
 import Attendance
 
 extension APIHandlers {
-    /// `POST /v1/join` (anyone): `{code | link_token | qr, student_id, name?, device_key?}` → a student
+    /// `POST /v1/join` (anyone): `{code | link_token | qr | receipt, student_id, name?, device_key?}` → a student
     /// token (`student_id` may be left out with a personal link, which names the student); a QR join may also carry `device_sig` and `client_time_ms`, signed with `device_key`.
     /// Failures (wrong codes, bad links and QRs, students not on the roster) count against the client
     /// address in the store; an address over its failure limit is refused 429 whatever it sends.
     func join(_ exchange: Exchange) {
-        guard let body = body(exchange, fields: ["code", "link_token", "qr", "student_id", "name", "device_key",
-                                              "device_sig", "client_time_ms"]) else { return }
+        guard let body = body(exchange, fields: ["code", "link_token", "qr", "receipt", "student_id", "name", "device_key",
+                                              "device_sig", "client_time_ms", "offline"]) else { return }
         let credential: JoinCredential
         let studentId: String?
         let name: String?
         var deviceKey: DeviceKey?
         let signature: DeviceSignature?
         do throws(APIError) {
-            let given = ["code", "link_token", "qr"].filter(body.has)
+            let given = ["code", "link_token", "qr", "receipt"].filter(body.has)
             guard given.count == 1 else {
-                throw APIError.badRequest("Give exactly one of code, link_token or qr")
+                throw APIError.badRequest("Give exactly one of code, link_token, qr or receipt")
             }
             switch given[0] {
             case "code": credential = .code(try body.requiredString("code"))
             case "link_token": credential = .linkToken(try body.requiredString("link_token"))
-            default: credential = .qr(try body.requiredString("qr"))
+            case "qr": credential = .qr(try body.requiredString("qr"))
+            default: credential = .receipt(try body.requiredString("receipt"))
             }
             studentId = given[0] == "link_token" && !body.has("student_id")
                 ? nil : try body.requiredIdentifier("student_id")
@@ -31,14 +32,21 @@ extension APIHandlers {
                 deviceKey = key
             }
             signature = try body.deviceSignature()
-            if signature != nil, !(given[0] == "qr" && deviceKey != nil) {
-                throw APIError.badRequest("device_sig on a join needs qr and device_key")
+            let checksIn = given[0] == "qr" || given[0] == "receipt"
+            if signature != nil, !(checksIn && deviceKey != nil) {
+                throw APIError.badRequest("device_sig on a join needs qr (or receipt) and device_key")
+            }
+            if given[0] == "receipt", signature == nil {
+                throw APIError.badRequest("a receipt needs device_key, device_sig and client_time_ms, signed by the key it was issued to")
             }
         } catch {
             return exchange.fail(error)
         }
         store.join(credential, studentId: studentId, name: name, deviceKey: deviceKey,
                    deviceSignature: signature, address: exchange.clientAddress) { result in
+            if case .success(let joined) = result, joined.pendingApproval {
+                return exchange.json(202, ResponseEncoding.pendingJoin(joined))
+            }
             self.reply(exchange, result, ResponseEncoding.joined)
         }
     }

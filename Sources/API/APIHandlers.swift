@@ -36,8 +36,10 @@ final class APIHandlers {
         route("POST", "/v1/auth/refresh") { exchange, _ in self.refresh(exchange) }
         route("POST", "/v1/auth/logout") { exchange, _ in self.logout(exchange) }
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
+        route("PATCH", "/v1/classes/{id}") { self.updateClass($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/join") { exchange, _ in self.join(exchange) }
+        route("POST", "/v1/receipts") { exchange, _ in self.issueReceipt(exchange) }
         route("POST", "/v1/classes/{id}/checkins") { self.checkin($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/links") { self.personalLinks($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/attendance") { self.attendance($0, classId: $1["id"] ?? "") }
@@ -48,6 +50,10 @@ final class APIHandlers {
         route("POST", "/v1/classes/{id}/students/{student_id}/device:reset") {
             self.resetDevice($0, classId: $1["id"] ?? "", studentId: $1["student_id"] ?? "")
         }
+        route("POST", "/v1/classes/{id}/students/{action}") {
+            self.answerEnrolment($0, classId: $1["id"] ?? "", segment: $1["action"] ?? "")
+        }
+        route("GET", "/v1/classes/{id}/pending") { self.pendingEnrolments($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/classes/{id}/close") { self.close($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/events") { self.events($0, classId: $1["id"] ?? "") }
         route("GET", "/healthz") { exchange, _ in self.health(exchange) }

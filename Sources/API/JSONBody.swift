@@ -65,6 +65,15 @@ struct JSONBody {
         return flag
     }
 
+    /// One of an enumeration's raw values (`device_policy`, `join_requires`, `enrol_unknown`).
+    func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(APIError) -> T? where T.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw .badRequest("\(key) must be \(T.allCases.map(\.rawValue).joined(separator: " or "))")
+        }
+        return value
+    }
+
     func identifierArray(_ key: String) throws(APIError) -> [String]? {
         guard let value = object[key], !value.isNull else { return nil }
         guard let items = value.array else { throw .badRequest("\(key) must be an array of strings") }
@@ -112,18 +121,21 @@ struct JSONBody {
         text.count > 64 ? String(text.prefix(64)) + "…" : text
     }
 
-    /// `device_sig` with its `client_time_ms` (both or neither), or nil.
+    /// `device_sig` with its `client_time_ms` (both or neither), or nil; `offline: true` needs them.
     func deviceSignature() throws(APIError) -> DeviceSignature? {
         let text = try string("device_sig")
         let time = try int("client_time_ms").map(Int64.init)
+        let offline = try bool("offline") ?? false
         switch (text, time) {
-        case (nil, nil): return nil
+        case (nil, nil):
+            if offline { throw .badRequest("offline needs device_sig and client_time_ms") }
+            return nil
         case (let text?, let time?):
             guard let signature = DeviceKey.decodeSignature(text) else {
                 throw .badRequest("device_sig must be the 64-byte r‖s signature in base64url (86 characters)")
             }
             guard time >= 0 else { throw .badRequest("client_time_ms must be a non-negative integer") }
-            return DeviceSignature(signature: signature, clientTimeMs: time)
+            return DeviceSignature(signature: signature, clientTimeMs: time, offline: offline)
         default: throw .badRequest("device_sig and client_time_ms go together")
         }
     }

@@ -23,6 +23,7 @@ enum ResponseEncoding {
         w.field("qr_period_s", created.qrPeriodS)
         w.field("allow_code_checkin", created.allowCodeCheckin)
         networks(&w, created.allowedNetworks)
+        settings(&w, created.devicePolicy, created.joinRequires, created.enrolUnknown)
         w.field("roster_size", created.rosterSize)
         w.endObject()
         return w.bytes
@@ -76,6 +77,7 @@ enum ResponseEncoding {
         w.field("qr_period_s", info.qrPeriodS)
         w.field("allow_code_checkin", info.allowCodeCheckin)
         networks(&w, info.allowedNetworks)
+        settings(&w, info.devicePolicy, info.joinRequires, info.enrolUnknown)
         w.key("code"); optional(&w, info.code)
         w.key("link"); optional(&w, info.linkToken.map { publicBase + JoinLink.path(token: $0) })
         w.key("link_token"); optional(&w, info.linkToken)
@@ -87,6 +89,13 @@ enum ResponseEncoding {
         w.endObject()
         w.field("offset", info.offset.description)
         w.endObject()
+    }
+
+    private static func settings(_ w: inout JSONWriter, _ policy: DevicePolicy, _ requires: JoinRequirement,
+                                 _ unknown: EnrolUnknown) {
+        w.field("device_policy", policy.rawValue)
+        w.field("join_requires", requires.rawValue)
+        w.field("enrol_unknown", unknown.rawValue)
     }
 
     /// The class's own `allowed_networks` (empty: the site's default applies).
@@ -127,11 +136,33 @@ enum ResponseEncoding {
         return w.bytes
     }
 
+    /// 202 to a join that waits for the teacher's approval.
+    static func pendingJoin(_ result: JoinResult) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.field("status", "pending")
+        w.field("class_id", result.classId)
+        w.field("student_id", result.studentId)
+        w.endObject()
+        return w.bytes
+    }
+
     static func checkin(_ result: CheckinResult) -> [UInt8] {
         var w = JSONWriter(capacity: 64)
         w.beginObject()
         w.field("status", result.status.rawValue)
         w.field("at_ms", result.atMs)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func receipt(_ issued: IssuedReceipt) -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("receipt", issued.receipt)
+        w.field("class_id", issued.classId)
+        w.field("class_name", issued.className)
+        w.field("expires_at_ms", issued.expiresAtMs)
         w.endObject()
         return w.bytes
     }
@@ -183,6 +214,7 @@ enum ResponseEncoding {
         for flag in record.flags { w.string(flag) }
         w.endArray()
         w.key("device"); optional(&w, record.device)
+        w.key("client_time_ms"); optional(&w, record.clientTimeMs)
         w.endObject()
     }
 

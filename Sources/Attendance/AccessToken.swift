@@ -105,6 +105,13 @@ public final class TokenSigner: Sendable {
         return signingInput + "." + Base64URL.encode(signature)
     }
 
+    /// HMAC-SHA256 of `message` with the key `kid` (nil when no such key is configured), for the
+    /// other tokens the processes sign with the same rotating keys (scan receipts). Callers put a
+    /// domain prefix of their own in `message`, so no such MAC can stand in for a JWT signature.
+    public func hmac(_ message: [UInt8], kid: String) -> [UInt8]? {
+        keys[kid].map { Crypto.hmacSHA256(key: $0, message: message) }
+    }
+
     /// Verifies `token` at `nowS` (seconds since the epoch). The header is read first only to pick
     /// the key; nothing from the payload is trusted until the signature matched.
     public func verify(_ token: String, nowS: Int64) -> Result<AccessClaims, TokenError> {

@@ -22,6 +22,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
     case networkNotAllowed
     case alreadyCheckedIn
     case rateLimited(retryAfterS: Int)
+    /// A class with `enrol_unknown: approve` already has `ClassStore.pendingLimit` students waiting.
+    case enrolmentQueueFull
     case payloadTooLarge
     /// A `device_sig` that does not verify with the student's bound device key.
     case deviceInvalid
@@ -47,7 +49,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .notOnRoster: "not_on_roster"
         case .networkNotAllowed: "network_not_allowed"
         case .alreadyCheckedIn: "already_checked_in"
-        case .rateLimited: "rate_limited"
+        case .rateLimited, .enrolmentQueueFull: "rate_limited"
         case .payloadTooLarge: "payload_too_large"
         case .deviceInvalid: "device_invalid"
         case .deviceRefused: "device_refused"
@@ -67,7 +69,7 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .qrInvalid, .qrExpired, .codeInvalid, .deviceInvalid: 422
         case .deviceRefused: 409
         case .notOnRoster, .networkNotAllowed: 403
-        case .rateLimited: 429
+        case .rateLimited, .enrolmentQueueFull: 429
         case .payloadTooLarge: 413
         case .unavailable: 503
         }
@@ -90,6 +92,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case .networkNotAllowed: "Check-in is only possible from the school's network"
         case .alreadyCheckedIn: "Your attendance is already recorded for this class"
         case .rateLimited(let seconds): "Too many attempts; try again in \(seconds) s"
+        case .enrolmentQueueFull:
+            "Too many students are waiting for the teacher's approval in this class; try again in \(Self.enrolmentRetryAfterS) s"
         case .payloadTooLarge: "The request body is too large"
         case .deviceInvalid: "The device signature does not verify with this student's device key"
         case .deviceRefused(let reason): "Refused by the class's device policy: \(reason)"
@@ -99,11 +103,16 @@ public enum AttendanceError: Error, Equatable, Sendable {
 
     /// Seconds for a `Retry-After` header, when the error has one.
     public var retryAfterS: Int? {
-        if case .rateLimited(let seconds) = self { return seconds }
-        return nil
+        switch self {
+        case .rateLimited(let seconds): return seconds
+        case .enrolmentQueueFull: return Self.enrolmentRetryAfterS
+        default: return nil
+        }
     }
 
     static let classNotFound = AttendanceError.notFound("No such class")
+    /// A minute: about how long a teacher takes to work through a screen of requests.
+    static let enrolmentRetryAfterS = 60
     static let codeCheckinDisabled = AttendanceError.forbidden("This class does not accept check-in by code")
     static let notTeacherOfClass = AttendanceError.forbidden("Only the class's teacher or an admin may do this")
     /// A code, class-link or first QR join in a class created with `join_requires: link`.
@@ -137,6 +146,8 @@ public enum AttendanceError: Error, Equatable, Sendable {
         case "not_on_roster": self = .notOnRoster
         case "already_checked_in": self = .alreadyCheckedIn
         case "code_invalid": self = .codeInvalid
+        case "pending_full": self = .enrolmentQueueFull
+        case "no_request": self = .notFound("No enrolment request from this student is waiting")
         case "code_checkin_disabled": self = .codeCheckinDisabled
         case "device_invalid": self = .deviceInvalid
         case "device_refused":

@@ -14,6 +14,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var devicePolicy: DevicePolicy = .flag
     /// `link`: new students join only by personal link (`code`: any credential).
     public var joinRequires: JoinRequirement = .code
+    /// What a join with an id not on the roster does: refused like a wrong code, or queued for approval.
+    public var enrolUnknown: EnrolUnknown = .refuse
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
@@ -33,7 +35,7 @@ public struct CreateClassRequest: Sendable, Equatable {
     public static let maxRoster = 5000
     public static let lateAfterRange = 0...86_400
     public static let durationRange = 60...86_400
-    public static let qrPeriodRange = 5...300
+    public static let qrPeriodRange = 5...60
     /// A school has a few networks; the bound keeps the meta hash and each check-in's scan small.
     public static let maxAllowedNetworks = 32
 }
@@ -57,6 +59,9 @@ public struct CreatedClass: Sendable, Equatable {
     public let allowCodeCheckin: Bool
     public let allowedNetworks: [CIDR]
     public let rosterSize: Int
+    public let devicePolicy: DevicePolicy
+    public let joinRequires: JoinRequirement
+    public let enrolUnknown: EnrolUnknown
 }
 
 public struct StatusCounts: Sendable, Equatable {
@@ -101,6 +106,9 @@ public struct ClassInfo: Sendable, Equatable {
     /// A fresh join link token (valid until the class closes) while the class is open.
     public let linkToken: String?
     public let rosterSize: Int
+    public let devicePolicy: DevicePolicy
+    public let joinRequires: JoinRequirement
+    public let enrolUnknown: EnrolUnknown
     public let counts: StatusCounts
     /// Offset of the last event (`0-0` before any).
     public let offset: EventOffset
@@ -133,6 +141,8 @@ public struct StudentRecord: Sendable, Equatable {
     public var flags: [String] = []
     /// The key id of the device that signed the check-in, if it was signed.
     public var device: String?
+    /// An offline check-in's signed `client_time_ms` (when the QR was scanned; `atMs` is the arrival).
+    public var clientTimeMs: Int64?
 }
 
 /// What a student joins with (`POST /v1/join`).
@@ -141,21 +151,28 @@ public enum JoinCredential: Sendable, Equatable {
     case linkToken(String)
     /// Joins and checks in at once.
     case qr(String)
+    /// A scan receipt in place of the QR (with `device_key` and `device_sig` by that key).
+    case receipt(String)
 }
 
 public struct JoinResult: Sendable, Equatable {
     public let classId: String
     public let studentId: String
-    /// A student token bound to the class (`cls`).
+    /// A student token bound to the class (`cls`); empty while `pendingApproval`.
     public let accessToken: String
     /// The student's status after joining (after the check-in, when joining with a QR).
     public let status: AttendanceStatus
     public let atMs: Int64?
+    /// The id is not on the roster of an `enrol_unknown: approve` class: the request waits for the
+    /// teacher (no token yet; the student joins again once approved).
+    public var pendingApproval = false
 }
 
 /// The proof a check-in carries.
 public enum CheckinProof: Sendable, Equatable {
     case qr(String)
+    /// A scan receipt in place of the QR; needs a `device_sig` by the key it is bound to.
+    case receipt(String)
     /// Only for classes created with `allowCodeCheckin`.
     case code(String)
 }
@@ -164,10 +181,14 @@ public enum CheckinProof: Sendable, Equatable {
 public struct DeviceSignature: Sendable, Equatable {
     public let signature: [UInt8]
     public let clientTimeMs: Int64
+    /// `offline: true`: the check-in was queued on a device without network and may arrive after its
+    /// QR or receipt expired (PROTOCOL.md "Offline check-ins"); only a signed check-in can claim it.
+    public var offline: Bool
 
-    public init(signature: [UInt8], clientTimeMs: Int64) {
+    public init(signature: [UInt8], clientTimeMs: Int64, offline: Bool = false) {
         self.signature = signature
         self.clientTimeMs = clientTimeMs
+        self.offline = offline
     }
 }
 
@@ -177,6 +198,22 @@ public enum JoinRequirement: String, Sendable, Equatable, CaseIterable {
     case code
     /// Only a personal link; a QR join only for a student who joined before.
     case link
+}
+
+/// What a class does with a join whose student id is not on its roster (PROTOCOL.md "Enrolment
+/// requests").
+public enum EnrolUnknown: String, Sendable, Equatable, CaseIterable {
+    /// Answer like a wrong code (no roster oracle).
+    case refuse
+    /// Queue the id for the teacher's approval (`202 pending`).
+    case approve
+}
+
+/// One unknown student waiting for approval (`GET /v1/classes/{id}/pending`).
+public struct PendingStudent: Sendable, Equatable {
+    public let studentId: String
+    public let name: String?
+    public let atMs: Int64
 }
 
 /// A class's answer to suspicious device use (PROTOCOL.md "Device binding").

@@ -1,6 +1,6 @@
 extension ClassStore {
-    /// A student checks in to the class its token is bound to, with the current QR or (when the class
-    /// allows it) the join code. The proof is verified here, the class state in the script, which also
+    /// A student checks in to the class its token is bound to, with the current QR, a scan receipt
+    /// for it, or (when the class allows it) the join code. The proof is verified here, the class state in the script, which also
     /// makes a repeat return the first result without writing anything.
     ///
     /// After a teacher's decision: `absent` (marked before the student arrived) still turns into
@@ -14,7 +14,9 @@ extension ClassStore {
     ///
     /// `device`: the check-in's signature, verified with the student's bound key (a signature that
     /// does not verify is `device_invalid`, counted as a failure); the script then applies the
-    /// class's device policy (PROTOCOL.md "Device binding").
+    /// class's device policy (PROTOCOL.md "Device binding"). A receipt also needs that key to be the
+    /// one it was issued to; an `offline` signature lets an expired QR or receipt through under the
+    /// offline rule (`presence`).
     public func checkin(classId: String, actor: Actor, proof: CheckinProof, device: DeviceSignature? = nil,
                         address: String, completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         guard Identifier.isValid(classId) else { return completion(.failure(.classNotFound)) }
@@ -35,15 +37,21 @@ extension ClassStore {
             guard self.networkAllows(address, params: params) else { return completion(.failure(.networkNotAllowed)) }
             let method: String, signed: String
             var extra: [String] = []
+            var presence = Presence()
             switch proof {
-            case .qr(let qr):
-                if let error = self.verifyQR(qr, classId: classId, params: params) {
-                    return self.finish(.failure(error), address: address, completion)
+            case .qr(let text), .receipt(let text):
+                let isReceipt = if case .receipt = proof { true } else { false }
+                switch self.presence(text, isReceipt: isReceipt, classId: classId, params: params, device: device) {
+                case .failure(let error): return self.finish(.failure(error), address: address, completion)
+                case .success(let found): presence = found
                 }
-                if self.isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
+                extra = presence.flags
                 method = "qr"
-                signed = qr
+                signed = text
             case .code(let code):
+                if device?.offline == true {
+                    return completion(.failure(.badRequest("offline check-ins carry a qr or a receipt, not a code")))
+                }
                 guard params.allowCode else {
                     return completion(.failure(.codeCheckinDisabled))
                 }
@@ -54,9 +62,10 @@ extension ClassStore {
                 signed = code
             }
             let now = self.clock()
+            let offlineAt = presence.offlineAtMs.map(String.init) ?? ""
             guard let device else {
                 return self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method,
-                                       kid: "", extra: extra, address: address, completion)
+                                       kid: "", extra: extra, offlineAt: offlineAt, address: address, completion)
             }
             if abs(device.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
             self.boundDeviceKey(classId: classId, studentId: actor.id) { bound in
@@ -68,11 +77,12 @@ extension ClassStore {
                 }
                 let message = DeviceKey.message(classId: classId, studentId: actor.id, proof: signed,
                                                 clientTimeMs: device.clientTimeMs)
-                guard key.verify(signature: device.signature, message: message) else {
-                    return self.finish(.failure(.deviceInvalid), address: address, completion)
-                }
+                // A receipt is good only in the hands of the device it was issued to.
+                guard key.verify(signature: device.signature, message: message),
+                      presence.thumbprint == nil || presence.thumbprint == key.thumbprint
+                else { return self.finish(.failure(.deviceInvalid), address: address, completion) }
                 self.runCheckin(classId: classId, studentId: actor.id, now: now, method: method, kid: key.keyId,
-                                extra: extra, address: address, completion)
+                                extra: extra, offlineAt: offlineAt, address: address, completion)
             }
         }
     }
@@ -81,10 +91,10 @@ extension ClassStore {
     public static let lateDeliveryMs: Int64 = 120_000
 
     private func runCheckin(classId: String, studentId: String, now: Int64, method: String, kid: String,
-                            extra: [String], address: String,
+                            extra: [String], offlineAt: String, address: String,
                             _ completion: @escaping (Result<CheckinResult, AttendanceError>) -> Void) {
         let args = [classId, studentId, String(now), method, Self.auditAddress(address), kid,
-                    extra.joined(separator: ",")]
+                    extra.joined(separator: ","), offlineAt]
         runClassScript(Self.checkinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
             self.finish(result.flatMap { status, atMs, unchanged in
                 guard let atMs else { return .failure(.unavailable) }

@@ -34,7 +34,7 @@ extension ClassStore {
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
                             code, Self.auditAddress(address),
                             request.allowedNetworks.map(\.description).joined(separator: ","),
-                            request.devicePolicy.rawValue, request.joinRequires.rawValue] + roster
+                            request.devicePolicy.rawValue, request.joinRequires.rawValue, request.enrolUnknown.rawValue] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in
@@ -43,11 +43,11 @@ extension ClassStore {
                         self.releaseCode(code, classId: classId)
                         completion(.failure(error))
                     case .success(let startMs):
-                        let params = ClassParams(teacherId: actor.id, qrPeriodS: request.qrPeriodS,
+                        let params = ClassParams(teacherId: actor.id, name: request.name, qrPeriodS: request.qrPeriodS,
                                                  allowCode: request.allowCodeCheckin, code: code,
                                                  startMs: startMs, closesAtMs: closesAt,
                                                  allowedNetworks: request.allowedNetworks,
-                                                 requiresLink: request.joinRequires == .link)
+                                                 requiresLink: request.joinRequires == .link, readAtMs: now)
                         self.paramsCache[classId] = params
                         self.indexTeacherClass(teacherId: actor.id, classId: classId, startMs: startMs)
                         let qr = QRToken.current(classId: classId, periodS: request.qrPeriodS, nowMs: now, key: self.qrKey)
@@ -58,7 +58,8 @@ extension ClassStore {
                             startMs: startMs, closesAtMs: closesAt, lateAfterS: request.lateAfterS,
                             durationS: request.durationS, qrPeriodS: request.qrPeriodS,
                             allowCodeCheckin: request.allowCodeCheckin, allowedNetworks: request.allowedNetworks,
-                            rosterSize: roster.count)))
+                            rosterSize: roster.count, devicePolicy: request.devicePolicy,
+                            joinRequires: request.joinRequires, enrolUnknown: request.enrolUnknown)))
                     }
                 }
             }

@@ -38,16 +38,18 @@ extension ClassStore {
         }
     }
 
-    /// The flags of a join's QR check-in (a comma list) and whether its `device_sig` verified with
-    /// the `device_key` the join carries; nil when a signature is given and does not verify.
-    func qrJoinDevice(classId: String, studentId: String, qr: String, params: ClassParams, key: DeviceKey?,
+    /// The flags of a join's QR (or receipt) check-in (a comma list) and whether its `device_sig`
+    /// verified with the `device_key` the join carries; nil when a signature is given and does not
+    /// verify, or the key is not the one a receipt was issued to.
+    func qrJoinDevice(classId: String, studentId: String, proof: String, presence: Presence, key: DeviceKey?,
                       signature: DeviceSignature?, now: Int64) -> (extra: String, signed: Bool)? {
-        var extra: [String] = []
-        if isPreviousWindow(qr, params: params) { extra.append("stale_qr") }
+        var extra = presence.flags
         guard let signature else { return (extra.joined(separator: ","), false) }
-        let message = DeviceKey.message(classId: classId, studentId: studentId, proof: qr,
+        let message = DeviceKey.message(classId: classId, studentId: studentId, proof: proof,
                                         clientTimeMs: signature.clientTimeMs)
-        guard let key, key.verify(signature: signature.signature, message: message) else { return nil }
+        guard let key, key.verify(signature: signature.signature, message: message),
+              presence.thumbprint == nil || presence.thumbprint == key.thumbprint
+        else { return nil }
         if abs(signature.clientTimeMs - now) > Self.lateDeliveryMs { extra.append("late_delivery") }
         return (extra.joined(separator: ","), true)
     }

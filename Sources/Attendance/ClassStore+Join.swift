@@ -40,6 +40,16 @@ extension ClassStore {
             case .success(.success(let found)): resolved = found
             }
             let (classId, params, checkin) = (resolved.classId, resolved.params, resolved.checkin)
+            var presence = Presence()
+            switch credential {
+            case .qr(let text), .receipt(let text):
+                let isReceipt = if case .receipt = credential { true } else { false }
+                switch self.presence(text, isReceipt: isReceipt, classId: classId, params: params, device: deviceSignature) {
+                case .failure(let error): return self.finish(.failure(error), address: address, completion)
+                case .success(let found): presence = found
+                }
+            case .code, .linkToken: break
+            }
             let studentId: String
             switch (givenId, resolved.personal) {
             case (let given?, let named?) where given != named:
@@ -57,19 +67,33 @@ extension ClassStore {
             }
             let now = self.clock()
             var device = (extra: "", signed: false)
-            if checkin, case .qr(let qr) = credential {
-                guard let checked = self.qrJoinDevice(classId: classId, studentId: studentId, qr: qr, params: params,
+            switch credential {
+            case .qr(let proof), .receipt(let proof):
+                guard let checked = self.qrJoinDevice(classId: classId, studentId: studentId, proof: proof, presence: presence,
                                                       key: deviceKey, signature: deviceSignature, now: now)
                 else { return self.finish(.failure(.deviceInvalid), address: address, completion) }
                 device = checked
+            case .code, .linkToken: break
             }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
                         String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
-                        device.extra, device.signed ? "1" : "0", params.requiresLink && resolved.personal == nil ? "1" : ""]
-            self.runClassScript(Self.joinScript, classId: classId, args: args, decode: Self.decodeStatusReply) { result in
+                        device.extra, device.signed ? "1" : "0", params.requiresLink && resolved.personal == nil ? "1" : "",
+                        presence.offlineAtMs.map(String.init) ?? ""]
+            self.runClassScript(Self.joinScript, classId: classId, args: args, decode: { value in
+                // {'pending', 0, 0|1}: queued for approval (an `approve` class), else a status reply.
+                value.array?.first?.text == "pending" ? .some(nil) : Self.decodeStatusReply(value).map { .some($0) }
+            }) { (result: Result<(AttendanceStatus, Int64?, Bool)?, AttendanceError>) in
                 // No roster oracle: an id not on the roster answers like a wrong code (and counts).
-                let result = result.mapError { $0 == .notOnRoster ? AttendanceError.codeInvalid : $0 }
-                self.finish(result.map { status, atMs, _ in
+                let joined: Result<(AttendanceStatus, Int64?, Bool), AttendanceError>
+                switch result {
+                case .success(let reply?): joined = .success(reply)
+                case .success(nil):
+                    var pending = JoinResult(classId: classId, studentId: studentId, accessToken: "", status: .unmarked, atMs: nil)
+                    pending.pendingApproval = true
+                    return completion(.success(pending))
+                case .failure(let error): joined = .failure(error == .notOnRoster ? .codeInvalid : error)
+                }
+                self.finish(joined.map { status, atMs, _ in
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
                                               exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
                                               cls: classId)
@@ -131,9 +155,11 @@ extension ClassStore {
                     completion($0.map { Resolved(classId: named.classId, params: $0, checkin: false, personal: named.studentId) })
                 }
             }
-        case .qr(let qr):
-            guard let parsed = QRToken.parse(qr) else { return completion(.failure(.qrInvalid)) }
-            params(parsed.classId) { result in
+        case .qr(let text), .receipt(let text):
+            // The class it names; the proof itself is checked by `presence` after this read.
+            let named = if case .qr = credential { QRToken.parse(text)?.classId } else { ScanReceipt.open(text, signer: signer)?.classId }
+            guard let classId = named else { return completion(.failure(.qrInvalid)) }
+            params(classId) { result in
                 switch result {
                 case .failure(.notFound):
                     // A QR naming a class that does not exist cannot carry a valid MAC.
@@ -141,10 +167,7 @@ extension ClassStore {
                 case .failure(let error):
                     completion(.failure(error))
                 case .success(let params):
-                    if let error = self.verifyQR(qr, classId: parsed.classId, params: params) {
-                        return completion(.failure(error))
-                    }
-                    completion(.success(Resolved(classId: parsed.classId, params: params, checkin: true)))
+                    completion(.success(Resolved(classId: classId, params: params, checkin: true)))
                 }
             }
         }

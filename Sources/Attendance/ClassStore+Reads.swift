@@ -38,7 +38,12 @@ extension ClassStore {
                 allowedNetworks: Self.storedNetworks(meta["allowed_networks"]),
                 code: isOpen ? meta["code"] : nil,
                 linkToken: isOpen ? self.linkToken(classId: classId, closesAtMs: closes) : nil,
-                rosterSize: Int(rosterSize), counts: counts,
+                rosterSize: Int(rosterSize),
+                // Classes created before a setting existed have its default.
+                devicePolicy: meta["device_policy"].flatMap(DevicePolicy.init(rawValue:)) ?? .flag,
+                joinRequires: meta["join_requires"].flatMap(JoinRequirement.init(rawValue:)) ?? .code,
+                enrolUnknown: meta["enrol_unknown"].flatMap(EnrolUnknown.init(rawValue:)) ?? .refuse,
+                counts: counts,
                 offset: meta["last_id"].flatMap { EventOffset($0) } ?? .zero)
         }, completion: completion)
     }
@@ -92,18 +97,19 @@ if redis.call('SISMEMBER', KNOWN, sid) == 1 then
   if raw then rec = cjson.decode(raw) end
   out[3], out[4], out[5], out[6] = sid, status_of(rec), rec.at or '', rec.method or ''
   out[7], out[8], out[9], out[10] = rec.by or '', rec.name or '', rec.note or '', int(tonumber(rec.rejoins) or 0)
-  out[11], out[12] = rec.flags or '', rec.device or ''
+  out[11], out[12], out[13] = rec.flags or '', rec.device or '', rec.ct or ''
 end
 return out
 """#)
 
-    /// {last_id, state, then per student: sid, status, at_ms, method, by, name, note, rejoins, flags, device}.
+    /// {last_id, state, then per student: sid, status, at_ms, method, by, name, note, rejoins, flags, device,
+    /// client_time_ms}.
     private static func decodeSnapshot(_ value: RedisValue, classId: String) -> ClassSnapshot? {
-        guard let items = value.array, items.count >= 2, (items.count - 2) % 10 == 0,
+        guard let items = value.array, items.count >= 2, (items.count - 2) % 11 == 0,
               let offsetText = items[0].text, let offset = EventOffset(offsetText), let state = items[1].text
         else { return nil }
         var students: [StudentRecord] = []
-        students.reserveCapacity((items.count - 2) / 10)
+        students.reserveCapacity((items.count - 2) / 11)
         var index = 2
         while index < items.count {
             guard let id = items[index].text, let statusText = items[index + 1].text,
@@ -119,8 +125,9 @@ return out
                 by: optional(items[index + 4]), note: optional(items[index + 6]),
                 rejoins: Int(items[index + 7].text.flatMap { Int64($0) } ?? 0),
                 flags: optional(items[index + 8]).map { $0.split(separator: ",").map(String.init) } ?? [],
-                device: optional(items[index + 9])))
-            index += 10
+                device: optional(items[index + 9]),
+                clientTimeMs: optional(items[index + 10]).flatMap { Int64($0) }))
+            index += 11
         }
         return ClassSnapshot(classId: classId, offset: offset, isClosed: state != "open", students: students)
     }

@@ -31,15 +31,19 @@ public final class ClassStore {
     /// Replaced in tests to force collisions.
     var makeJoinCode: () -> String = JoinCode.random
 
-    /// Immutable facts of a class, cached so a check-in needs one round trip (the script) instead of
-    /// two. Bounded: cleared whole when full, which only costs a re-read.
+    /// Facts of a class, cached so a check-in needs one round trip (the script) instead of two.
+    /// Bounded: cleared whole when full, which only costs a re-read. `allowed_networks` and
+    /// `join_requires` can change (`updateClass`), so an entry is used for `paramsCacheTTLMs` only:
+    /// a change reaches every other process within that time, the changing one at once.
     var paramsCache: [String: ClassParams] = [:]
     static let paramsCacheLimit = 10_000
+    static let paramsCacheTTLMs: Int64 = 2000
     /// Password hashes queued on the loop's thread pool (bounded by `maxHashesInFlight`).
     var hashesInFlight = 0
 
     struct ClassParams {
         let teacherId: String
+        let name: String
         let qrPeriodS: Int
         let allowCode: Bool
         let code: String
@@ -49,6 +53,8 @@ public final class ClassStore {
         let allowedNetworks: [CIDR]
         /// `join_requires: link`.
         let requiresLink: Bool
+        /// When this was read (for `paramsCacheTTLMs`).
+        var readAtMs: Int64 = 0
     }
 
     public init(redis: RedisClient, signer: TokenSigner, qrKey: [UInt8], logger: Logger,
@@ -97,19 +103,22 @@ public final class ClassStore {
 
     /// The cached facts of a class, read from its meta hash on a miss; `.notFound` when it does not exist.
     func params(_ classId: String, completion: @escaping (Result<ClassParams, AttendanceError>) -> Void) {
-        if let cached = paramsCache[classId] { return completion(.success(cached)) }
+        let now = clock()
+        if let cached = paramsCache[classId], now - cached.readAtMs < Self.paramsCacheTTLMs, now >= cached.readAtMs {
+            return completion(.success(cached))
+        }
         redis.send(["HMGET", Keys.meta(classId), "teacher_id", "qr_period_s", "allow_code", "code",
-                    "start_ms", "closes_at_ms", "allowed_networks", "join_requires"]) { [logger] result in
+                    "start_ms", "closes_at_ms", "allowed_networks", "join_requires", "name"]) { [logger] result in
             let mapped: Result<ClassParams?, AttendanceError> = Self.map(result, logger: logger) { value in
-                guard let fields = value.array, fields.count == 8 else { return nil }
+                guard let fields = value.array, fields.count == 9 else { return nil }
                 guard let teacher = fields[0].text else { return .some(nil) }
                 guard let period = fields[1].int, let code = fields[3].text, let start = fields[4].int,
                       let closes = fields[5].int
                 else { return nil }
-                return ClassParams(teacherId: teacher, qrPeriodS: Int(period), allowCode: fields[2].text == "1",
+                return ClassParams(teacherId: teacher, name: fields[8].text ?? "", qrPeriodS: Int(period), allowCode: fields[2].text == "1",
                                    code: code, startMs: start, closesAtMs: closes,
                                    allowedNetworks: Self.storedNetworks(fields[6].text),
-                                   requiresLink: fields[7].text == "link")
+                                   requiresLink: fields[7].text == "link", readAtMs: now)
             }
             switch mapped {
             case .success(let params?):

@@ -11,6 +11,14 @@ public struct DeviceKey: Sendable, Equatable {
     /// The key id: base64url of the first 16 bytes of SHA-256 over the uncompressed point.
     public var keyId: String { Base64URL.encode(Crypto.sha256(point).prefix(16)) }
 
+    /// The RFC 7638 JWK thumbprint: base64url of SHA-256 over the key's required members in
+    /// lexicographic order without whitespace, `{"crv":"P-256","kty":"EC","x":"…","y":"…"}`. Scan
+    /// receipts name the key they are bound to by it (what a client can compute with WebCrypto too).
+    public var thumbprint: String {
+        let x = Base64URL.encode(point[1..<33]), y = Base64URL.encode(point[33..<65])
+        return Base64URL.encode(Crypto.sha256(Array(#"{"crv":"P-256","kty":"EC","x":"\#(x)","y":"\#(y)"}"#.utf8)))
+    }
+
     /// The stored form: base64url of the uncompressed point.
     public var encoded: String { Base64URL.encode(point) }
 

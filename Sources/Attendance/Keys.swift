@@ -10,6 +10,7 @@
 /// | `att:{cid}:known` | set | roster ∪ joined: who appears in snapshots and exports |
 /// | `att:{cid}:events` | stream | the class's events, field `e` = event JSON, `s` = student id or "" |
 /// | `att:{cid}:audit` | stream | who did what, when, from which address |
+/// | `att:{cid}:pending` | hash | student id → JSON `{name, at, denied?}` of an unknown student's enrolment request (`enrol_unknown: approve`) |
 /// | `att:{cid}:purged` | hash | tombstone of a purged class (the only key it leaves) |
 /// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
@@ -22,7 +23,7 @@
 /// | `att:sess:{<family>}` | hash | a refresh token family: `user`, `cur` (SHA-256 of the current token), `created_ms`; expires when idle |
 /// | `att:mine:<teacher id>` | zset | the teacher's class ids by start time (the latest `ClassStore.mineLimit`) |
 ///
-/// All but the first eight are global keys, each written by its own command or one-key script: a
+/// All but the first nine are global keys, each written by its own command or one-key script: a
 /// script in Redis Cluster may only touch keys of one slot, and a counter, account, session or
 /// teacher index belongs to an address or a person, not to a class. A session family's key carries
 /// its id as hash tag so its rotation script is a one-slot script by construction.
@@ -35,6 +36,7 @@ public enum Keys {
     public static func known(_ classId: String) -> String { prefix(classId) + "known" }
     public static func events(_ classId: String) -> String { prefix(classId) + "events" }
     public static func audit(_ classId: String) -> String { prefix(classId) + "audit" }
+    public static func pending(_ classId: String) -> String { prefix(classId) + "pending" }
     public static func purged(_ classId: String) -> String { prefix(classId) + "purged" }
     public static func live(_ classId: String) -> String { prefix(classId) + "live" }
     public static func code(_ code: String) -> String { "att:code:" + code }
@@ -55,7 +57,7 @@ public enum Keys {
 
     /// The keys every class script receives, in this order (the Lua prelude names them).
     static func classKeys(_ classId: String) -> [String] {
-        [meta(classId), roster(classId), students(classId), known(classId), events(classId), audit(classId)]
+        [meta(classId), roster(classId), students(classId), known(classId), events(classId), audit(classId), pending(classId)]
     }
 }
 

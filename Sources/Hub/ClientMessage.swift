@@ -34,11 +34,15 @@ struct ClientMessage {
     var id: String?
     var classId: String?
     var qr: String?
+    /// A scan receipt in place of `qr`.
+    var receipt: String?
     var code: String?
     var since: String?
     /// A check-in's `device_sig` and `client_time_ms` (the number's text), checked by the session.
     var deviceSig: String?
     var clientTimeMs: String?
+    /// `offline: true` on a signed check-in (PROTOCOL.md "Offline check-ins").
+    var offline = false
 
     /// Either the message, or the error to answer with (and the id, if one was readable).
     enum Parsed {
@@ -70,7 +74,8 @@ struct ClientMessage {
             return .invalid(.badRequest("a message is a JSON object with a string \"type\""), id: message.id)
         }
         message.type = Kind(type)
-        for (key, field) in [("class_id", \ClientMessage.classId), ("qr", \.qr), ("code", \.code), ("since", \.since)] {
+        for (key, field) in [("class_id", \ClientMessage.classId), ("qr", \.qr), ("receipt", \.receipt), ("code", \.code),
+                             ("since", \.since)] {
             guard let v = value[key], !v.isNull else { continue }
             guard let s = v.string else { return .invalid(.badRequest("\"\(key)\" must be a string"), id: message.id) }
             message[keyPath: field] = s
@@ -78,6 +83,10 @@ struct ClientMessage {
         if let v = value["device_sig"], !v.isNull {
             guard let s = v.string else { return .invalid(.badRequest("\"device_sig\" must be a string"), id: message.id) }
             message.deviceSig = s
+        }
+        if let v = value["offline"], !v.isNull {
+            guard let flag = v.bool else { return .invalid(.badRequest("\"offline\" must be true or false"), id: message.id) }
+            message.offline = flag
         }
         if let v = value["client_time_ms"], !v.isNull {
             guard let t = v.int else { return .invalid(.badRequest("\"client_time_ms\" must be an integer"), id: message.id) }
@@ -174,6 +183,13 @@ struct ClientMessage {
                 if isNull { value = nil } else { guard let s else { return nil }; value = text(s) }
                 if key(k, is: "class_id") { message.classId = value } else if key(k, is: "qr") { message.qr = value }
                 else if key(k, is: "code") { message.code = value } else { message.since = value }
+            } else if key(k, is: "receipt") {
+                if isNull { message.receipt = nil } else { guard let s else { return nil }; message.receipt = text(s) }
+            } else if key(k, is: "offline") {
+                // Only true, false or null; anything else takes the general path for its error.
+                guard s == nil, b[token.lowerBound] != UInt8(ascii: "-"), !(b[token.lowerBound] >= 0x30 && b[token.lowerBound] <= 0x39)
+                else { return nil }
+                message.offline = b[token.lowerBound] == UInt8(ascii: "t")
             } else if key(k, is: "device_sig") {
                 if isNull { message.deviceSig = nil } else { guard let s else { return nil }; message.deviceSig = text(s) }
             } else if key(k, is: "client_time_ms") {

@@ -126,13 +126,26 @@ final class ClientSession: WebSocketConnectionDelegate {
             worker.unsubscribe(self, classId: classId)
         case .checkin:
             guard let classId = validClassId(message) else { return }
-            guard (message.qr == nil) != (message.code == nil) else {
-                sendError(id: id, .badRequest("a check-in carries exactly one of \"qr\" or \"code\""))
+            let proof: CheckinProof
+            switch (message.qr, message.receipt, message.code) {
+            case (let qr?, nil, nil): proof = .qr(qr)
+            case (nil, let receipt?, nil): proof = .receipt(receipt)
+            case (nil, nil, let code?): proof = .code(code)
+            default:
+                sendError(id: id, .badRequest("a check-in carries exactly one of \"qr\", \"receipt\" or \"code\""))
                 return
             }
             var device: DeviceSignature?
             switch (message.deviceSig, message.clientTimeMs) {
-            case (nil, nil): break
+            case (nil, nil):
+                if message.offline {
+                    sendError(id: id, .badRequest("\"offline\" needs \"device_sig\" and \"client_time_ms\""))
+                    return
+                }
+                if case .receipt = proof {
+                    sendError(id: id, .badRequest("a receipt needs \"device_sig\" and \"client_time_ms\" by the key it was issued to"))
+                    return
+                }
             case (let text?, let time?):
                 guard let signature = DeviceKey.decodeSignature(text) else {
                     sendError(id: id, .badRequest("\"device_sig\" must be the 64-byte r‖s signature in base64url"))
@@ -142,12 +155,12 @@ final class ClientSession: WebSocketConnectionDelegate {
                     sendError(id: id, .badRequest("\"client_time_ms\" must be a non-negative integer"))
                     return
                 }
-                device = DeviceSignature(signature: signature, clientTimeMs: ms)
+                device = DeviceSignature(signature: signature, clientTimeMs: ms, offline: message.offline)
             default:
                 sendError(id: id, .badRequest("\"device_sig\" and \"client_time_ms\" go together"))
                 return
             }
-            worker.checkin(self, classId: classId, qr: message.qr, code: message.code, device: device, id: id)
+            worker.checkin(self, classId: classId, proof: proof, device: device, id: id)
         case .other(let name):
             sendError(id: id, .badRequest("unknown message type \"\(name.prefix(32))\""))
         }

@@ -54,6 +54,14 @@ enum HubReply {
         if let at = r.atMs { w.int(at) } else { w.null() }
         if let method = r.method { w.key("method"); w.string(method) }
         if let by = r.by { w.key("by"); w.string(by) }
+        // As in `checked_in` events: only when present, so a reconnecting dashboard still sees them.
+        if !r.flags.isEmpty {
+            w.key("flags")
+            w.beginArray()
+            for flag in r.flags { w.string(flag) }
+            w.endArray()
+        }
+        if let device = r.device { w.key("device"); w.string(device) }
         w.endObject()
     }
 }

@@ -34,13 +34,11 @@ extension HubWorker {
         registry.detach(subscription)
     }
 
-    func checkin(_ session: ClientSession, classId: String, qr: String?, code: String?, device: DeviceSignature?,
-                 id: String?) {
+    func checkin(_ session: ClientSession, classId: String, proof: CheckinProof, device: DeviceSignature?, id: String?) {
         guard session.role == .student, session.actor.classId == classId else {
             session.sendError(id: id, .forbidden("only a student of this class can check in to it"))
             return
         }
-        let proof: CheckinProof = qr.map { .qr($0) } ?? .code(code ?? "")
         store.checkin(classId: classId, actor: session.actor, proof: proof, device: device,
                       address: session.address) { [weak self] result in
             guard let self, session.connection.isOpen else { return }

@@ -26,7 +26,7 @@ final class AttendanceEndpointTests: APITestCase {
         XCTAssertEqual(second["status"], "unmarked")
         XCTAssertEqual(second["at_ms"], .null)
         XCTAssertEqual(Set(second.object!.keys), ["student_id", "name", "status", "at_ms", "method", "by", "note", "rejoins",
-                                                  "flags", "device"])
+                                                  "flags", "device", "client_time_ms"])
         XCTAssertEqual(second["rejoins"], 0)
 
         assertError(request("GET", "/v1/classes/\(classId)/attendance", token: token(.teacher, "t2")), 403, "forbidden")

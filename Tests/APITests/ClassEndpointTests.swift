@@ -80,6 +80,9 @@ final class ClassEndpointTests: APITestCase {
         XCTAssertTrue(message(#"{"name":"A","late_after_s":1.5}"#).contains("late_after_s must be an integer"))
         XCTAssertTrue(message(#"{"name":"A","duration_s":10}"#).contains("duration_s"))
         XCTAssertTrue(message(#"{"name":"A","qr_period_s":1}"#).contains("qr_period_s"))
+        // QR periods are capped at a minute: a longer one lets a photo of the QR travel too far.
+        XCTAssertTrue(message(#"{"name":"A","qr_period_s":61}"#).contains("qr_period_s must be within 5...60"))
+        XCTAssertEqual(request("POST", "/v1/classes", token: teacher, json: #"{"name":"A","qr_period_s":60}"#).status, 201)
         XCTAssertTrue(message(#"{"name":"A","allow_code_checkin":"yes"}"#).contains("allow_code_checkin must be true or false"))
         XCTAssertTrue(message(#"{"name":"A","roster":"s1"}"#).contains("roster must be an array"))
         XCTAssertTrue(message(#"{"name":"A","roster":["s1",2]}"#).contains("roster[1] must be a string"))

@@ -45,7 +45,7 @@ final class JoinAndCheckinTests: APITestCase {
         let code = created["code"]!.string!
         XCTAssertTrue(assertError(join(#""nothing":1"#, student: "s1"), 400, "bad_request").contains("nothing"))
         XCTAssertTrue(assertError(request("POST", "/v1/join", json: #"{"student_id":"s1"}"#), 400, "bad_request")
-            .contains("exactly one of code, link_token or qr"))
+            .contains("exactly one of code, link_token, qr or receipt"))
         assertError(request("POST", "/v1/join", json: #"{"code":"\#(code)","qr":"x","student_id":"s1"}"#), 400, "bad_request")
         XCTAssertTrue(assertError(request("POST", "/v1/join", json: #"{"code":"\#(code)"}"#), 400, "bad_request").contains("student_id is required"))
         XCTAssertTrue(assertError(join(#""code":"\#(code)""#, student: "s 1"), 400, "bad_request").contains("student_id"))

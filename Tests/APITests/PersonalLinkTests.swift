@@ -136,4 +136,29 @@ final class PersonalLinkTests: APITestCase {
         let open = createClass(#"{"name":"D","roster":["s1"]}"#)
         XCTAssertEqual(join(#""code":"\#(open["code"]!.string!)""#, student: "s1").status, 200)
     }
+
+    /// The printable sheet: one card with a QR code per student, escaped names, no scripts.
+    func testPrintableLinkSheet() throws {
+        let created = createClass(#"{"name":"Art & <Design>","roster":["s1","s2"]}"#)
+        let classId = try XCTUnwrap(created["class_id"]?.string)
+        XCTAssertEqual(join(#""code":"\#(created["code"]!.string!)""#, student: "s1", name: "<script>alert(1)</script> O'Neil").status, 200)
+        let response = request("GET", "/v1/classes/\(classId)/links?format=html", token: teacher)
+        XCTAssertEqual(response.status, 200, response.bodyText)
+        XCTAssertEqual(response.headers["Content-Type"], "text/html; charset=utf-8")
+        XCTAssertEqual(response.headers["Cache-Control"], "no-store")
+        XCTAssertTrue(response.headers["Content-Security-Policy"]?.contains("default-src 'none'") ?? false)
+        let page = response.bodyText
+        XCTAssertFalse(page.lowercased().contains("<script"), "no scripts, and names are escaped")
+        XCTAssertTrue(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Neil"), page)
+        XCTAssertTrue(page.contains("Join links: Art &amp; &lt;Design&gt;"))
+        XCTAssertTrue(page.contains("@page { size: A4"))
+        XCTAssertEqual(page.components(separatedBy: "<svg ").count - 1, 2, "one QR code per student")
+        let links = json(request("GET", "/v1/classes/\(classId)/links", token: teacher))["links"]?.array ?? []
+        XCTAssertEqual(links.count, 2)
+        for link in links { XCTAssertTrue(page.contains(try XCTUnwrap(link["link"]?.string)), "the link is printed") }
+        XCTAssertTrue(page.contains(#"<div class="id">s2</div>"#))
+        assertError(request("GET", "/v1/classes/\(classId)/links?format=pdf", token: teacher), 400, "bad_request")
+        assertError(request("GET", "/v1/classes/\(classId)/links?format=html", token: token(.teacher, "t2")), 403, "forbidden")
+        assertError(request("GET", "/v1/classes/\(classId)/links?format=html"), 401, "unauthorized")
+    }
 }

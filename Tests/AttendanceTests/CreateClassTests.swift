@@ -81,6 +81,7 @@ final class CreateClassTests: StoreTestCase {
         rejects(CreateClassRequest(name: "ok", lateAfterS: -1))
         rejects(CreateClassRequest(name: "ok", durationS: 10))
         rejects(CreateClassRequest(name: "ok", qrPeriodS: 0))
+        rejects(CreateClassRequest(name: "ok", qrPeriodS: 61))
         rejects(CreateClassRequest(name: "ok"), actor: Actor(id: "s1", role: .student, classId: "c_1"))
     }
 

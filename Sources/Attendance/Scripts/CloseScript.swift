@@ -19,6 +19,9 @@ for _, sid in ipairs(students) do
   end
 end
 redis.call('HSET', META, 'state', 'closed', 'closed_at_ms', int(now))
+-- Enrolment requests name people who never joined: they go with the class session.
+redis.call('DEL', PENDING)
+redis.call('HDEL', META, 'pending_n')
 local offset = emit(meta, nil, '"event":"class_closed","at_ms":' .. int(now) .. ',"by":' .. str(actor))
 audit(now, actor, addr, 'close', nil, 'absent ' .. marked)
 return { now, marked, meta.code or '', offset }

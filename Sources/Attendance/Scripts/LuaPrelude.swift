@@ -1,7 +1,7 @@
 /// Lua shared by every class script, prepended to each one's source.
 ///
 /// Conventions (every write script keeps to them):
-/// - KEYS are `Keys.classKeys(cid)`: meta, roster, students, known, events, audit. The live channel
+/// - KEYS are `Keys.classKeys(cid)`: meta, roster, students, known, events, audit, pending. The live channel
 ///   is derived from the class id (channels are not keys).
 /// - All validation happens before the first write, so an error reply never leaves a half-write.
 ///   Domain errors are `redis.error_reply("<protocol code> [detail]")`, mapped in AttendanceError.
@@ -16,21 +16,33 @@
 ///   event (`EventHeader` relies on it); free text goes through cjson.encode.
 enum LuaPrelude {
     static let source = #"""
-local META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT, PENDING = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
 local function int(n) return string.format('%d', n) end
 local function str(s) if s == nil or s == false or s == '' then return 'null' end return cjson.encode(s) end
 
 local function load_meta()
   local m = redis.call('HMGET', META, 'class_id', 'state', 'closes_at_ms', 'teacher_id', 'start_ms',
-                       'late_after_s', 'allow_code', 'last_id', 'code', 'device_policy')
+                       'late_after_s', 'allow_code', 'last_id', 'code', 'device_policy', 'enrol_unknown', 'pending_n')
   if not m[1] then return nil end
   return { cid = m[1], state = m[2], closes_at = tonumber(m[3]), teacher = m[4], start = tonumber(m[5]),
-           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9], device_policy = m[10] }
+           late_after = tonumber(m[6]), allow_code = m[7], last_id = m[8], code = m[9], device_policy = m[10],
+           enrol_unknown = m[11], pending_n = tonumber(m[12]) or 0 }
 end
 
 -- A class past its duration is closed for check-ins even before the sweep has formally closed it.
 local function is_open(meta, now) return meta.state == 'open' and now < meta.closes_at end
+
+-- Whether a check-in is taken now: the class is open or, for an offline check-in (offline_at is its
+-- client_time_ms, '' when online), it ended less than ClassStore.offlineCloseGraceMs ago.
+local function takes_checkin(meta, now, offline_at)
+  if is_open(meta, now) then return true end
+  if offline_at == nil or offline_at == '' then return false end
+  local ended = meta.closes_at
+  local closed = tonumber(redis.call('HGET', META, 'closed_at_ms'))
+  if closed and closed < ended then ended = closed end
+  return now < ended + \#(ClassStore.offlineCloseGraceMs)
+end
 
 -- '' means "no ownership check" (admins and the system); otherwise it must be the class's teacher.
 local function owns(meta, owner) return owner == '' or owner == meta.teacher end
@@ -147,15 +159,19 @@ local function device_flags(meta, sid, rec, kid, extra)
 end
 
 -- Returns status, at_ms, repeated, or nil and an error code. kid and extra: see device_flags.
-local function checkin(meta, sid, rec, now, method, addr, kid, extra)
+-- offline_at: an offline check-in's client_time_ms ('' otherwise); it decides present/late (the
+-- scan happened then) and is kept in the record as `ct`; at_ms stays the arrival.
+local function checkin(meta, sid, rec, now, method, addr, kid, extra, offline_at)
   if rec.ci_status then return rec.ci_status, tonumber(rec.ci_at), 1 end
   local current = status_of(rec)
   if current == 'excused' then return nil, 'already_checked_in' end
   if current == 'present' or current == 'late' then return current, tonumber(rec.at) or now, 1 end
   local flags, refused = device_flags(meta, sid, rec, kid, extra)
   if not flags then return nil, refused end
-  local status = 'present'
-  if now >= meta.start + meta.late_after * 1000 then status = 'late' end
+  local status, scanned = 'present', now
+  rec.ct = nil
+  if offline_at and offline_at ~= '' then scanned, rec.ct = tonumber(offline_at), offline_at end
+  if scanned >= meta.start + meta.late_after * 1000 then status = 'late' end
   rec.status, rec.at, rec.method, rec.by = status, int(now), method, nil
   rec.ci_status, rec.ci_at = status, int(now)
   rec.dnew = nil
@@ -166,6 +182,7 @@ local function checkin(meta, sid, rec, now, method, addr, kid, extra)
   local tail = ''
   if flags ~= '' then tail = ',"flags":["' .. string.gsub(flags, ',', '","') .. '"]' end
   if kid ~= '' then tail = tail .. ',"device":"' .. kid .. '"' end
+  if rec.ct then tail = tail .. ',"client_time_ms":' .. rec.ct end
   emit(meta, sid, '"event":"checked_in","student_id":"' .. sid .. '","status":"' .. status ..
     '","at_ms":' .. int(now) .. ',"method":"' .. method .. '"' .. tail)
   audit(now, sid, addr, 'checkin', sid, method .. ' ' .. status .. (flags ~= '' and (' ' .. flags) or ''))

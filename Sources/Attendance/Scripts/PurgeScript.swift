@@ -15,10 +15,10 @@ if not m[1] then return { 'gone' } end
 if m[1] ~= 'closed' then return { 'open' } end
 local closed_at = tonumber(m[2]) or 0
 if closed_at > cutoff then return { 'retained', int(closed_at) } end
-redis.call('HSET', KEYS[7], 'purged_at_ms', int(now), 'by', actor, 'addr', addr, 'closed_at_ms', int(closed_at),
+redis.call('HSET', KEYS[8], 'purged_at_ms', int(now), 'by', actor, 'addr', addr, 'closed_at_ms', int(closed_at),
            'teacher_id', m[4] or '', 'students', redis.call('SCARD', KNOWN), 'events', redis.call('XLEN', EVENTS),
            'audit_entries', redis.call('XLEN', AUDIT))
-redis.call('DEL', META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT)
+redis.call('DEL', META, ROSTER, STUDENTS, KNOWN, EVENTS, AUDIT, PENDING)
 return { 'purged', int(closed_at), m[3] or '' }
 """#
 }

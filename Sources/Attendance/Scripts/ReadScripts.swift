@@ -3,7 +3,7 @@ enum ReadScripts {
     /// snapshot: every roster or joined student, and the offset of the last event included in it.
     /// ARGV: owner ('' = no check), only_sid ('' = everyone).
     /// Returns {last_id ('0-0' before any event), state, then per student: sid, status, at_ms ('' when
-    /// none), method, by, name, note, rejoins, flags (comma list), device}. Errors: not_found, forbidden.
+    /// none), method, by, name, note, rejoins, flags (comma list), device, client_time_ms (offline check-ins, else '')}. Errors: not_found, forbidden.
     static let snapshot = LuaPrelude.source + #"""
 local owner, only = ARGV[1], ARGV[2]
 local meta = load_meta()
@@ -28,6 +28,7 @@ for _, sid in ipairs(ids) do
   out[n + 1], out[n + 2], out[n + 3] = sid, status_of(rec), rec.at or ''
   out[n + 4], out[n + 5], out[n + 6], out[n + 7] = rec.method or '', rec.by or '', rec.name or '', rec.note or ''
   out[n + 8], out[n + 9], out[n + 10] = int(tonumber(rec.rejoins) or 0), rec.flags or '', rec.device or ''
+  out[n + 11] = rec.ct or ''
 end
 return out
 """#
