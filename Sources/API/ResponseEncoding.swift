@@ -128,6 +128,7 @@ enum ResponseEncoding {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         w.field("class_id", result.classId)
+        w.field("class_name", result.className)
         w.field("student_id", result.studentId)
         w.field("access_token", result.accessToken)
         w.field("status", result.status.rawValue)
@@ -142,6 +143,7 @@ enum ResponseEncoding {
         w.beginObject()
         w.field("status", "pending")
         w.field("class_id", result.classId)
+        w.field("class_name", result.className)
         w.field("student_id", result.studentId)
         w.endObject()
         return w.bytes

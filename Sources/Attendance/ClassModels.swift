@@ -166,6 +166,8 @@ public struct JoinResult: Sendable, Equatable {
     /// The id is not on the roster of an `enrol_unknown: approve` class: the request waits for the
     /// teacher (no token yet; the student joins again once approved).
     public var pendingApproval = false
+    /// The class's name, so the student page can say which class it joined.
+    public var className = ""
 }
 
 /// The proof a check-in carries.

@@ -90,6 +90,7 @@ extension ClassStore {
                 case .success(nil):
                     var pending = JoinResult(classId: classId, studentId: studentId, accessToken: "", status: .unmarked, atMs: nil)
                     pending.pendingApproval = true
+                    pending.className = params.name
                     return completion(.success(pending))
                 case .failure(let error): joined = .failure(error == .notOnRoster ? .codeInvalid : error)
                 }
@@ -97,8 +98,10 @@ extension ClassStore {
                     let claims = AccessClaims(sub: studentId, role: .student, iat: now / 1000,
                                               exp: max(params.closesAtMs, now) / 1000 + self.studentTokenGraceS,
                                               cls: classId)
-                    return JoinResult(classId: classId, studentId: studentId, accessToken: self.signer.sign(claims),
-                                      status: status, atMs: atMs)
+                    var joined = JoinResult(classId: classId, studentId: studentId, accessToken: self.signer.sign(claims),
+                                            status: status, atMs: atMs)
+                    joined.className = params.name
+                    return joined
                 }, address: address, completion)
             }
         }

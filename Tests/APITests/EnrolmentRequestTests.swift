@@ -26,7 +26,7 @@ final class EnrolmentRequestTests: APITestCase {
         let (classId, code) = approveClass()
         let response = join(#""code":"\#(code)""#, student: "zed", name: "Zed")
         XCTAssertEqual(response.status, 202, response.bodyText)
-        XCTAssertEqual(json(response), ["status": "pending", "class_id": .string(classId), "student_id": "zed"])
+        XCTAssertEqual(json(response), ["status": "pending", "class_id": .string(classId), "class_name": "Open house", "student_id": "zed"])
         // Asking again changes nothing.
         XCTAssertEqual(join(#""code":"\#(code)""#, student: "zed", name: "Zed").status, 202)
         let requested = events(classId, "enrol_requested")

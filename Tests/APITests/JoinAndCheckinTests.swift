@@ -12,6 +12,7 @@ final class JoinAndCheckinTests: APITestCase {
         let body = json(response)
         XCTAssertEqual(body["class_id"], created["class_id"])
         XCTAssertEqual(body["student_id"], "s1")
+        XCTAssertEqual(body["class_name"], "Algebra")
         XCTAssertEqual(body["status"], "unmarked")
         XCTAssertEqual(body["at_ms"], .null)
         let claims = try! signer.verify(body["access_token"]!.string!, nowS: clock.now() / 1000).get()
