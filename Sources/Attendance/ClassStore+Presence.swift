@@ -51,7 +51,11 @@ extension ClassStore {
             // Its own window and the next (the previous-window grace), plus skew.
             span = ((window - 1) * periodMs)..<((window + 2) * periodMs)
         }
-        guard expired else { return .success(presence) }
+        // Still valid: an ordinary check-in, flagged so the teacher knows it was queued on the phone.
+        guard expired else {
+            if offline { presence.flags.append("offline") }
+            return .success(presence)
+        }
         guard offline, let device, span.contains(device.clientTimeMs), device.clientTimeMs <= now + periodMs,
               now - device.clientTimeMs <= Self.offlineDeliveryMs
         else { return .failure(.qrExpired) }

@@ -185,6 +185,14 @@ final class ScanReceiptTests: APITestCase {
         XCTAssertEqual(attendanceRow(ann.classId, "ann")?["client_time_ms"]?.int, scannedAt)
     }
 
+    func testOfflineCheckinWithAValidQRIsFlagged() {
+        let (created, ann) = enrolled()
+        let response = checkin(ann, "qr", created["qr"]!.string!, signedBy: ann.device, clientTimeMs: clock.now(), offline: true)
+        XCTAssertEqual(response.status, 200, response.bodyText)
+        XCTAssertEqual(lastCheckin(ann.classId)?["flags"], ["offline"])
+        XCTAssertEqual(attendanceRow(ann.classId, "ann")?["flags"], ["offline"])
+    }
+
     func testOfflineCheckinsHaveDeadlines() {
         let (created, ann) = enrolled()
         let qr = created["qr"]!.string!
