@@ -31,7 +31,7 @@ let package = Package(
 
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: hotPath),
         .target(name: "JSON", swiftSettings: hotPath),
-        .target(name: "HTTP", dependencies: ["EventLoop", log]),
+        .target(name: "HTTP", dependencies: ["EventLoop", "COpenSSL", log]),
         .target(name: "WebSocket", dependencies: ["EventLoop", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", "COpenSSL", log]),
         .target(name: "Attendance", dependencies: ["RedisClient", "EventLoop", "JSON", "COpenSSL", log]),
