@@ -14,6 +14,8 @@ final class APIHandlers {
     /// Base of links and QR URLs (`APIConfiguration.publicBase`), known once the server is bound.
     let publicBase: String
     private let router = Router()
+    /// The school's identity provider, when `oidc.issuer` is configured.
+    let oidc: OIDCRelyingParty?
 
     init(store: ClassStore, configuration: APIConfiguration, metrics: APIMetrics, publicBase: String,
          clock: @escaping () -> Int64, logger: Logger) {
@@ -23,6 +25,12 @@ final class APIHandlers {
         self.publicBase = publicBase
         self.logger = logger
         authentication = Authentication(signer: configuration.signer, clock: clock)
+        oidc = configuration.oidc.map { settings in
+            // The command line has checked that the CA file loads; nil here leaves https calls failing clearly.
+            let tls = TLSClientContext(caFile: settings.caFile)
+            if tls == nil { logger.error("the TLS client context could not be made; the identity provider is unreachable") }
+            return OIDCRelyingParty(settings: settings, http: OutboundHTTPClient(loop: store.redis.loop, tls: tls), clock: clock, logger: logger)
+        }
         registerRoutes()
     }
 
@@ -32,6 +40,9 @@ final class APIHandlers {
         route("POST", "/v1/auth/login") { exchange, _ in self.login(exchange) }
         route("POST", "/v1/auth/refresh") { exchange, _ in self.refresh(exchange) }
         route("POST", "/v1/auth/logout") { exchange, _ in self.logout(exchange) }
+        route("GET", "/v1/auth/methods") { exchange, _ in self.authMethods(exchange) }
+        route("GET", "/v1/auth/oidc/start") { exchange, _ in self.oidcStart(exchange) }
+        route("GET", "/v1/auth/oidc/callback") { exchange, _ in self.oidcCallback(exchange) }
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }
         route("POST", "/v1/join") { exchange, _ in self.join(exchange) }
