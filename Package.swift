@@ -46,7 +46,7 @@ let package = Package(
         // The Autobahn|TestSuite echo server: the WebSocket layer alone, nothing of the product.
         .executableTarget(name: "EchoServer", dependencies: ["EventLoop", "WebSocket"], path: "Examples/EchoServer"),
 
-        .target(name: "TestSupport", dependencies: ["EventLoop", "WebSocket", "JSON", "COpenSSL"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "COpenSSL"], path: "Tests/TestSupport"),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"]),
