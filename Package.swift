@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Attendance", dependencies: ["RedisClient", "EventLoop", "JSON", "COpenSSL", log]),
         .target(name: "Hub", dependencies: ["Attendance", "WebSocket", "HTTP", "RedisClient", "EventLoop", "JSON", log], swiftSettings: hotPath),
         .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log]),
-        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "RedisClient", "EventLoop", argumentParser, log]),
+        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "HTTP", "RedisClient", "EventLoop", argumentParser, log]),
         .executableTarget(
             name: "attendance-load",
             dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "Attendance", argumentParser,
