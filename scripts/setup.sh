@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs when they are missing (fresh Debian 12 machine).
 set -euo pipefail
 need=()
-for pkg in libuv1-dev libhiredis-dev libssl-dev libqrencode-dev redis-server redis-tools pkg-config; do
+for pkg in libuv1-dev libhiredis-dev libssl-dev libqrencode-dev redis-server redis-tools pkg-config python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,3 +16,5 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-ser
   systemctl stop redis-server 2>/dev/null || true
 fi
 command -v swift >/dev/null || { echo "swift (6.x) is required on PATH" >&2; exit 1; }
+# The real OpenID Connect provider of the end-to-end sign-in test (PyPI); without it that test skips.
+"$(dirname "$0")/setup-oidc-provider.sh" || echo "warning: the OIDC test provider could not be installed; OIDCProviderEndToEndTests will skip" >&2
