@@ -38,10 +38,14 @@ final class OIDCRelyingParty {
     static let forcedRefreshIntervalMs: Int64 = 30_000
     /// Callers waiting for one fetch in flight; beyond it they fail rather than queue.
     static let maxWaiting = 256
+    /// After a failed discovery, sign-ins fail at once for this long instead of each waiting for a
+    /// provider that is down (and adding to its load when it comes back).
+    static let failureHoldMs: Int64 = 5_000
 
     private var discovery: (value: OIDCDiscovery, fetchedMs: Int64)?
     private var keys: (value: JSONWebKeySet, fetchedMs: Int64)?
     private var lastForcedRefreshMs: Int64 = .min / 2
+    private var discoveryFailedMs: Int64 = .min / 2
     private var discoveryWaiters: [(Result<OIDCDiscovery, SignInFailure>) -> Void] = []
     private var keyWaiters: [(Result<JSONWebKeySet, SignInFailure>) -> Void] = []
 
@@ -56,6 +60,7 @@ final class OIDCRelyingParty {
 
     func discover(_ completion: @escaping (Result<OIDCDiscovery, SignInFailure>) -> Void) {
         if let discovery, clock() - discovery.fetchedMs < Self.cacheTTLMs { return completion(.success(discovery.value)) }
+        guard clock() - discoveryFailedMs >= Self.failureHoldMs else { return completion(.failure(.providerUnavailable)) }
         guard discoveryWaiters.count < Self.maxWaiting else { return completion(.failure(.providerUnavailable)) }
         discoveryWaiters.append(completion)
         guard discoveryWaiters.count == 1 else { return }
@@ -69,7 +74,10 @@ final class OIDCRelyingParty {
                 }
                 return .success(found)
             }
-            if case .success(let value) = decoded { self.discovery = (value, self.clock()) }
+            switch decoded {
+            case .success(let value): self.discovery = (value, self.clock())
+            case .failure: self.discoveryFailedMs = self.clock()
+            }
             let waiters = self.discoveryWaiters
             self.discoveryWaiters = []
             for waiter in waiters { waiter(decoded) }

@@ -57,11 +57,6 @@ public struct IDTokenVerifier: Sendable {
         self.clientId = clientId
     }
 
-    /// The header's `kid` (nil when absent), read before verification only to pick a key.
-    public static func keyId(of token: String) -> String? {
-        (try? CompactJWS(token))?.header["kid"]?.string
-    }
-
     /// The verified claims of `token`: signature by a key of `keys`, then `iss`, `aud` (and `azp`
     /// when there are several audiences), `exp`, `iat`, `nbf` and `nonce`.
     public func verify(_ token: String, keys: JSONWebKeySet, nonce: String, nowS: Int64) throws(IDTokenError) -> JSONObject {
