@@ -157,6 +157,19 @@ final class OIDCSignInTests: APITestCase {
         XCTAssertEqual(provider.hits["/jwks"], 1)
     }
 
+    func testSchoolAccountSessionEndsTwelveHoursAfterSignIn() throws {
+        let callback = signIn()
+        let first = try XCTUnwrap(setCookie("att_refresh", in: callback))
+        clock.offsetMs = 11 * 3_600_000
+        let rotated = request("POST", "/v1/auth/refresh", headers: ["Cookie": "att_refresh=\(first)"])
+        XCTAssertEqual(rotated.status, 200, rotated.bodyText)
+        let cookie = rotated.headers.values(for: "Set-Cookie").first { $0.hasPrefix("att_refresh=") } ?? ""
+        XCTAssertTrue(cookie.contains("Max-Age=3599") || cookie.contains("Max-Age=3600"), cookie)
+        let second = try XCTUnwrap(setCookie("att_refresh", in: rotated))
+        clock.offsetMs = 12 * 3_600_000 + 1_000
+        assertError(request("POST", "/v1/auth/refresh", headers: ["Cookie": "att_refresh=\(second)"]), 401, "unauthorized")
+    }
+
     func testAdminByAllowListAndRefusedWithoutARole() throws {
         provider.userClaims = #""email":"\#(ada)","groups":["it"]"#
         XCTAssertEqual(session(from: signIn())["user"]?["role"]?.string, "admin")
