@@ -38,6 +38,7 @@ static inline int att_scrypt(const unsigned char *pass, size_t pass_len, const u
 #include <openssl/bn.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
+#include <openssl/err.h>
 
 /// A P-256 public key from its 65-byte uncompressed point (0x04 ‖ x ‖ y), checked to lie on the
 /// curve (EVP_PKEY_public_check). NULL when the point is not a valid public key. Free with EVP_PKEY_free.
@@ -150,6 +151,7 @@ static inline EVP_PKEY *att_rsa_public_key(const unsigned char *n, size_t n_len,
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn_n);
     BN_free(bn_e);
+    if (key == NULL) ERR_clear_error();  /* a refused key is an answer, not a pending error */
     return key;
 }
 
@@ -170,6 +172,7 @@ static inline int att_rs256_verify(const unsigned char *n, size_t n_len, const u
     }
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(key);
+    ERR_clear_error();  /* a bad signature leaves errors that a later TLS call would misread */
     return ok;
 }
 
@@ -201,7 +204,6 @@ static inline int att_rs256_sign(EVP_PKEY *key, const unsigned char *msg, size_t
 }
 
 #include <openssl/ssl.h>
-#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 /// A TLS client context: TLS 1.2 or later, peer verification on, trusting `ca_file` when given and
@@ -212,6 +214,7 @@ static inline SSL_CTX *att_tls_client_context(const char *ca_file) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     int loaded = ca_file != NULL ? SSL_CTX_load_verify_file(ctx, ca_file) : SSL_CTX_set_default_verify_paths(ctx);
+    ERR_clear_error();
     if (loaded != 1) { SSL_CTX_free(ctx); return NULL; }
     return ctx;
 }
@@ -250,9 +253,9 @@ static inline int att_tls_drain(SSL *ssl, void *out, int cap) {
     return n > 0 ? n : 0;
 }
 
-/// The last error on this thread as text (and the queue cleared); `buf` gets at least a NUL.
+/// The most recent error on this thread as text (and the queue cleared); `buf` gets at least a NUL.
 static inline void att_tls_error_text(char *buf, size_t cap) {
-    unsigned long code = ERR_get_error();
+    unsigned long code = ERR_peek_last_error();
     if (code == 0) { if (cap) buf[0] = 0; }
     else ERR_error_string_n(code, buf, cap);
     ERR_clear_error();

@@ -40,6 +40,9 @@ final class TLSClientSession {
     /// Advances the handshake; `.failed` names the reason (a certificate the store does not trust,
     /// a name that does not match the host, a protocol error).
     func handshake() -> Progress {
+        // SSL_get_error reads the thread's error queue, which must be empty before each call
+        // (SSL_get_error(3)); other OpenSSL users on this loop may have left errors in it.
+        ERR_clear_error()
         let rc = SSL_do_handshake(ssl)
         if rc == 1 { return .done }
         return progress(after: rc)
@@ -47,13 +50,15 @@ final class TLSClientSession {
 
     /// Encrypts `bytes` for sending (memory BIOs take everything at once).
     func write(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) == Int32($0.count) }
+        ERR_clear_error()
+        return bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) == Int32($0.count) }
     }
 
     /// Decrypts what has arrived and hands it to `body`; `.done` when the peer closed the TLS session.
     func read(_ body: (UnsafeRawBufferPointer) -> Void) -> Progress {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
+            ERR_clear_error()
             let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if n > 0 {
                 buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[..<Int(n)])) }
