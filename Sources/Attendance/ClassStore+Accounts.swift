@@ -158,7 +158,8 @@ extension ClassStore {
         guard let (family, token) = Self.parseCookie(cookieValue) else { return completion(.failure(.unauthorized)) }
         let next = Crypto.randomBytes(32)
         let key = Keys.session(family: family)
-        redis.evalScript(Self.rotateScript, keys: [key], args: [Self.tokenHash(token), Self.tokenHash(next), String(Self.refreshIdleS * 1000)]) { [logger] result in
+        redis.evalScript(Self.rotateScript, keys: [key], args: [Self.tokenHash(token), Self.tokenHash(next), String(Self.refreshIdleS * 1000),
+                                                                String(Self.ssoSessionMaxS * 1000)]) { [logger] result in
             let rotated = Self.map(result, logger: logger) { value -> RotatedFamily?? in
                 guard let f = value.array, let status = f.first?.text else { return nil }
                 if status == "ok", f.count == 5, let user = f[1].text, let role = f[2].text, let name = f[3].text,

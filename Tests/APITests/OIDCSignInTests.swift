@@ -166,6 +166,10 @@ final class OIDCSignInTests: APITestCase {
         let cookie = rotated.headers.values(for: "Set-Cookie").first { $0.hasPrefix("att_refresh=") } ?? ""
         XCTAssertTrue(cookie.contains("Max-Age=3599") || cookie.contains("Max-Age=3600"), cookie)
         let second = try XCTUnwrap(setCookie("att_refresh", in: rotated))
+        // Refreshing does not stretch the family's life in Redis past the 12 h either.
+        let family = String(second.prefix { $0 != "." })
+        let ttlMs = Int(RedisServer.shared.cli("PTTL", Keys.session(family: family)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        XCTAssertTrue((0...(12 * 3_600_000)).contains(ttlMs), "PTTL \(ttlMs)")
         clock.offsetMs = 12 * 3_600_000 + 1_000
         assertError(request("POST", "/v1/auth/refresh", headers: ["Cookie": "att_refresh=\(second)"]), 401, "unauthorized")
     }
