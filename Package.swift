@@ -31,7 +31,7 @@ let package = Package(
 
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: hotPath),
         .target(name: "JSON", swiftSettings: hotPath),
-        .target(name: "HTTP", dependencies: ["EventLoop", log]),
+        .target(name: "HTTP", dependencies: ["EventLoop", "COpenSSL", log]),
         .target(name: "WebSocket", dependencies: ["EventLoop", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "RedisClient", dependencies: ["EventLoop", "CHiredis", "CLibUV", "COpenSSL", log]),
         .target(name: "Attendance", dependencies: ["RedisClient", "EventLoop", "JSON", "COpenSSL", log]),
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "API", dependencies: ["Attendance", "HTTP", "RedisClient", "EventLoop", "JSON", "CQREncode", log],
                 // The web pages: plain HTML, CSS and JS files, read once at start (PageAssets).
                 resources: [.copy("Pages")]),
-        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "RedisClient", "EventLoop", argumentParser, log]),
+        .executableTarget(name: "attendance", dependencies: ["Hub", "API", "Attendance", "HTTP", "RedisClient", "EventLoop", argumentParser, log]),
         .executableTarget(
             name: "attendance-load",
             dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "Attendance", argumentParser,
@@ -48,7 +48,7 @@ let package = Package(
         // The Autobahn|TestSuite echo server: the WebSocket layer alone, nothing of the product.
         .executableTarget(name: "EchoServer", dependencies: ["EventLoop", "WebSocket"], path: "Examples/EchoServer"),
 
-        .target(name: "TestSupport", dependencies: ["EventLoop", "WebSocket", "JSON", "COpenSSL"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EventLoop", "HTTP", "WebSocket", "JSON", "COpenSSL"], path: "Tests/TestSupport"),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "EventLoop", "TestSupport"]),

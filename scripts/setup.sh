@@ -26,3 +26,5 @@ if ! "$venv/bin/python" -c 'import playwright, axe_playwright_python' 2>/dev/nul
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check playwright axe-playwright-python
 fi
+# The real OpenID Connect provider of the end-to-end sign-in test (PyPI); without it that test skips.
+"$(dirname "$0")/setup-oidc-provider.sh" || echo "warning: the OIDC test provider could not be installed; OIDCProviderEndToEndTests will skip" >&2

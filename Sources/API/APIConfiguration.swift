@@ -33,6 +33,9 @@ public struct APIConfiguration: Sendable {
     public var classCreationsPerTeacher = 30
     public var classCreationWindowS = 60
 
+    /// Sign-in with a school account (OpenID Connect); nil: only local accounts.
+    public var oidc: OIDCSettings?
+
     /// How often classes past their `duration_s` are closed. State is in Redis, so a class whose end
     /// passed while no process ran is closed by the first sweep after a restart.
     public var sweepIntervalMs: UInt64 = 5_000

@@ -5,7 +5,18 @@ extension APIHandlers {
     /// token (`student_id` may be left out with a personal link, which names the student); a QR join may also carry `device_sig` and `client_time_ms`, signed with `device_key`.
     /// Failures (wrong codes, bad links and QRs, students not on the roster) count against the client
     /// address in the store; an address over its failure limit is refused 429 whatever it sends.
+    /// With a school-account student token (`Authorization: Bearer`, from `/v1/auth/refresh` after a
+    /// school sign-in) the student is the signed-in one: `student_id` may be left out, and a different
+    /// one is refused.
     func join(_ exchange: Exchange) {
+        var signedIn: String?
+        if !exchange.request.headerValues("Authorization").isEmpty {
+            guard let actor = authenticate(exchange) else { return }
+            guard actor.role == .student, actor.classId == nil else {
+                return exchange.fail(.forbidden("A join's Authorization must be a student's school-account token"))
+            }
+            signedIn = actor.id
+        }
         guard let body = body(exchange, fields: ["code", "link_token", "qr", "receipt", "student_id", "name", "device_key",
                                               "device_sig", "client_time_ms", "offline"]) else { return }
         let credential: JoinCredential
@@ -24,8 +35,15 @@ extension APIHandlers {
             case "qr": credential = .qr(try body.requiredString("qr"))
             default: credential = .receipt(try body.requiredString("receipt"))
             }
-            studentId = given[0] == "link_token" && !body.has("student_id")
-                ? nil : try body.requiredIdentifier("student_id")
+            if let signedIn {
+                if body.has("student_id"), try body.requiredIdentifier("student_id") != signedIn {
+                    throw APIError.badRequest("student_id must be the signed-in school account's id (\(signedIn)) or left out")
+                }
+                studentId = signedIn
+            } else {
+                studentId = given[0] == "link_token" && !body.has("student_id")
+                    ? nil : try body.requiredIdentifier("student_id")
+            }
             name = try body.string("name")
             if let jwk = body.object["device_key"], !jwk.isNull {
                 guard let key = DeviceKey(jwk: jwk) else { throw APIError.badRequest(DeviceKey.invalidMessage) }

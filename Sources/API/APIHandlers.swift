@@ -16,6 +16,8 @@ final class APIHandlers {
     /// The web pages' files, read once at start.
     let pages: PageAssets
     private let router = Router()
+    /// The school's identity provider, when `oidc.issuer` is configured.
+    let oidc: OIDCRelyingParty?
 
     init(store: ClassStore, configuration: APIConfiguration, metrics: APIMetrics, publicBase: String,
          clock: @escaping () -> Int64, logger: Logger) {
@@ -26,6 +28,12 @@ final class APIHandlers {
         self.logger = logger
         authentication = Authentication(signer: configuration.signer, clock: clock)
         pages = PageAssets.load(hubURL: configuration.hubURL)
+        oidc = configuration.oidc.map { settings in
+            // The command line has checked that the CA file loads; nil here leaves https calls failing clearly.
+            let tls = TLSClientContext(caFile: settings.caFile)
+            if tls == nil { logger.error("the TLS client context could not be made; the identity provider is unreachable") }
+            return OIDCRelyingParty(settings: settings, http: OutboundHTTPClient(loop: store.redis.loop, tls: tls), clock: clock, logger: logger)
+        }
         registerRoutes()
     }
 
@@ -35,6 +43,9 @@ final class APIHandlers {
         route("POST", "/v1/auth/login") { exchange, _ in self.login(exchange) }
         route("POST", "/v1/auth/refresh") { exchange, _ in self.refresh(exchange) }
         route("POST", "/v1/auth/logout") { exchange, _ in self.logout(exchange) }
+        route("GET", "/v1/auth/methods") { exchange, _ in self.authMethods(exchange) }
+        route("GET", "/v1/auth/oidc/start") { exchange, _ in self.oidcStart(exchange) }
+        route("GET", "/v1/auth/oidc/callback") { exchange, _ in self.oidcCallback(exchange) }
         route("GET", "/v1/classes/{id}") { self.classInfo($0, classId: $1["id"] ?? "") }
         route("PATCH", "/v1/classes/{id}") { self.updateClass($0, classId: $1["id"] ?? "") }
         route("GET", "/v1/classes/{id}/qr") { self.currentQR($0, classId: $1["id"] ?? "") }

@@ -19,6 +19,10 @@ public struct RefreshSession: Sendable, Equatable {
 extension ClassStore {
     /// A refresh family lives this long after its last use (a teacher who teaches weekly stays signed in).
     public static let refreshIdleS = 30 * 86_400
+    /// A school-account session ends this long after its sign-in, so someone the school removed from
+    /// its provider (or from the teachers' group) is out within a school day; signing in again is
+    /// usually one redirect while the provider's own session lasts.
+    public static let ssoSessionMaxS = 12 * 3600
     /// Password hashes running at once (each ~0.1 s and 32 MiB on the loop's thread pool); beyond it
     /// a login answers 503 rather than queue unbounded memory and latency.
     static let maxHashesInFlight = 8
@@ -123,12 +127,16 @@ extension ClassStore {
 
     // MARK: - Refresh sessions
 
-    private func startSession(userId: String, completion: @escaping (Result<RefreshSession, AttendanceError>) -> Void) {
+    /// Starts a refresh family for `userId`. A school-account sign-in passes its `account`: its role
+    /// and name are kept in the family, since no local account holds them.
+    func startSession(userId: String, account: UserAccount? = nil, completion: @escaping (Result<RefreshSession, AttendanceError>) -> Void) {
         let family = Base64URL.encode(Crypto.randomBytes(16))
         let token = Crypto.randomBytes(32)
         let key = Keys.session(family: family)
-        let ttlMs = String(Self.refreshIdleS * 1000)
-        redis.send(["HSET", key, "user", userId, "cur", Self.tokenHash(token), "created_ms", String(clock())]) { [logger] result in
+        let ttlMs = String((account == nil ? Self.refreshIdleS : Self.ssoSessionMaxS) * 1000)
+        var fields = ["HSET", key, "user", userId, "cur", Self.tokenHash(token), "created_ms", String(clock())]
+        if let account { fields += ["role", account.role.rawValue, "name", account.name] }
+        redis.send(fields) { [logger] result in
             if case .failure(let error) = result { return completion(.failure(AttendanceError(redis: error))) }
             self.redis.send(["PEXPIRE", key, ttlMs]) { expired in
                 // A family without expiry would live forever; drop it rather than hand it out.
@@ -137,7 +145,8 @@ extension ClassStore {
                     self.redis.send(["DEL", key]) { _ in }
                     return completion(.failure(AttendanceError(redis: error)))
                 }
-                completion(.success(RefreshSession(cookieValue: family + "." + Base64URL.encode(token), maxAgeS: Self.refreshIdleS)))
+                completion(.success(RefreshSession(cookieValue: family + "." + Base64URL.encode(token),
+                                                   maxAgeS: account == nil ? Self.refreshIdleS : Self.ssoSessionMaxS)))
             }
         }
     }
@@ -149,17 +158,33 @@ extension ClassStore {
         guard let (family, token) = Self.parseCookie(cookieValue) else { return completion(.failure(.unauthorized)) }
         let next = Crypto.randomBytes(32)
         let key = Keys.session(family: family)
-        redis.evalScript(Self.rotateScript, keys: [key], args: [Self.tokenHash(token), Self.tokenHash(next), String(Self.refreshIdleS * 1000)]) { [logger] result in
-            let rotated = Self.map(result, logger: logger) { value -> String?? in
+        redis.evalScript(Self.rotateScript, keys: [key], args: [Self.tokenHash(token), Self.tokenHash(next), String(Self.refreshIdleS * 1000),
+                                                                String(Self.ssoSessionMaxS * 1000)]) { [logger] result in
+            let rotated = Self.map(result, logger: logger) { value -> RotatedFamily?? in
                 guard let f = value.array, let status = f.first?.text else { return nil }
-                if status == "ok", f.count == 2, let user = f[1].text { return .some(user) }
+                if status == "ok", f.count == 5, let user = f[1].text, let role = f[2].text, let name = f[3].text,
+                   let created = f[4].text.flatMap({ Int64($0) }) {
+                    return .some(RotatedFamily(user: user, ssoRole: Role(rawValue: role), name: name, createdMs: created))
+                }
                 if status == "reused" { logger.notice("a used refresh token came back; its session family is revoked", metadata: ["family": "\(family)"]) }
                 return .some(nil)
             }
             switch rotated {
             case .failure(let error): return completion(.failure(error))
             case .success(nil): return completion(.failure(.unauthorized))
-            case .success(let userId?):
+            case .success(let rotated?) where rotated.ssoRole != nil:
+                // A school-account session: its identity was checked by the provider at sign-in and
+                // is checked there again once `ssoSessionMaxS` has passed.
+                let leftMs = rotated.createdMs + Int64(Self.ssoSessionMaxS) * 1000 - self.clock()
+                guard leftMs > 0, let role = rotated.ssoRole else {
+                    self.redis.send(["DEL", key]) { _ in }
+                    return completion(.failure(.unauthorized))
+                }
+                let account = UserAccount(id: rotated.user, role: role, name: rotated.name, disabled: false)
+                let session = RefreshSession(cookieValue: family + "." + Base64URL.encode(next), maxAgeS: Int(leftMs / 1000))
+                completion(.success((account, session)))
+            case .success(let rotated?):
+                let userId = rotated.user
                 self.user(id: userId) { found in
                     switch found {
                     case .failure(let error): completion(.failure(error))
@@ -182,6 +207,14 @@ extension ClassStore {
         redis.send(["DEL", Keys.session(family: family)]) { [logger] result in
             completion(Self.map(result, logger: logger) { _ in () })
         }
+    }
+
+    /// What a rotation returns: the family's user, and for a school-account session its role and name.
+    private struct RotatedFamily {
+        let user: String
+        let ssoRole: Role?
+        let name: String
+        let createdMs: Int64
     }
 
     static func tokenHash(_ token: [UInt8]) -> String {

@@ -162,7 +162,7 @@ public final class ClassStore {
     /// invisible characters that make a name look like another on the teacher's screen: bidi
     /// embeddings, overrides and isolates (U+202A–202E, U+2066–2069), zero-width characters and
     /// direction marks (U+200B–200F), the byte-order mark (U+FEFF).
-    static func isCleanText(_ text: String, maxCharacters: Int) -> Bool {
+    public static func isCleanText(_ text: String, maxCharacters: Int) -> Bool {
         var count = 0
         for scalar in text.unicodeScalars {
             if scalar.properties.generalCategory == .control { return false }

@@ -1,5 +1,6 @@
 /// Identifiers on the wire (`class_id`, `student_id`, `teacher_id`): 1–64 characters of
-/// `[A-Za-z0-9_.:-]`. The charset keeps them safe inside Redis keys (no `{`/`}` that would break the
+/// `[A-Za-z0-9_.:@-]`, not starting with `@` (so an email from a school's sign-in is an id, and no
+/// spreadsheet reads an exported id as a formula). The charset keeps them safe inside Redis keys (no `{`/`}` that would break the
 /// per-class hash tag), inside JSON built in Lua (nothing needs escaping) and in CSV exports.
 public enum Identifier {
     public static let maxLength = 64
@@ -9,7 +10,7 @@ public enum Identifier {
         var count = 0
         for byte in text.utf8 {
             count += 1
-            if count > maxLength || !isAllowed(byte) { return false }
+            if count > maxLength || !isAllowed(byte) || (count == 1 && byte == UInt8(ascii: "@")) { return false }
         }
         return count > 0
     }
@@ -20,7 +21,7 @@ public enum Identifier {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "-"):
+             UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "@"):
             return true
         default:
             return false

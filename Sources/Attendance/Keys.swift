@@ -48,6 +48,8 @@ public enum Keys {
     public static func loginFailures(_ id: String) -> String { "att:lfail:" + id }
     public static func session(family: String) -> String { "att:sess:{\(family)}" }
     public static func mine(_ teacherId: String) -> String { "att:mine:" + teacherId }
+    /// A school-account sign-in waiting for its callback, by its `state`.
+    static func signIn(_ state: String) -> String { "att:oidc:" + state }
 
     /// The class id in a meta key (`att:{cid}:meta`), as SCAN returns them.
     static func classId(ofMeta key: String) -> String? {

@@ -37,6 +37,8 @@ static inline int att_scrypt(const unsigned char *pass, size_t pass_len, const u
 #include <openssl/ecdsa.h>
 #include <openssl/bn.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/err.h>
 
 /// A P-256 public key from its 65-byte uncompressed point (0x04 ‖ x ‖ y), checked to lie on the
 /// curve (EVP_PKEY_public_check). NULL when the point is not a valid public key. Free with EVP_PKEY_free.
@@ -125,4 +127,136 @@ static inline int att_p256_sign(EVP_PKEY *key, const unsigned char *msg, size_t 
     ok = BN_bn2binpad(ECDSA_SIG_get0_r(s), sig, 32) == 32 && BN_bn2binpad(ECDSA_SIG_get0_s(s), sig + 32, 32) == 32;
     ECDSA_SIG_free(s);
     return ok;
+}
+
+/// An RSA public key from its big-endian modulus and exponent (a JWK's `n` and `e`), built with
+/// OSSL_PARAM_BLD. In C because the builder's parameters point into the BIGNUMs until fromdata ran.
+/// NULL when the numbers do not make a key. Free with EVP_PKEY_free.
+static inline EVP_PKEY *att_rsa_public_key(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len) {
+    EVP_PKEY *key = NULL;
+    BIGNUM *bn_n = BN_bin2bn(n, (int)n_len, NULL), *bn_e = BN_bin2bn(e, (int)e_len, NULL);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (bn_n != NULL && bn_e != NULL && bld != NULL
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1
+        && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
+        && (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) != NULL
+        && EVP_PKEY_fromdata_init(ctx) == 1) {
+        if (EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) key = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    if (key == NULL) ERR_clear_error();  /* a refused key is an answer, not a pending error */
+    return key;
+}
+
+/// Verifies an RS256 JWS signature (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) with the key of
+/// modulus `n` and exponent `e`. Keys under `min_bits` bits are refused. 1 valid, 0 otherwise.
+static inline int att_rs256_verify(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len, int min_bits,
+                                   const unsigned char *msg, size_t msg_len, const unsigned char *sig, size_t sig_len) {
+    EVP_PKEY *key = att_rsa_public_key(n, n_len, e, e_len);
+    if (key == NULL) return 0;
+    int ok = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    static const unsigned char empty = 0;
+    if (EVP_PKEY_get_bits(key) >= min_bits && md != NULL
+        && EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, key) == 1
+        && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) {
+        ok = EVP_DigestVerify(md, sig_len ? sig : &empty, sig_len, msg_len ? msg : &empty, msg_len) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    ERR_clear_error();  /* a bad signature leaves errors that a later TLS call would misread */
+    return ok;
+}
+
+/// Tests only: a fresh RSA key pair of `bits` bits. Free with EVP_PKEY_free.
+static inline EVP_PKEY *att_rsa_generate(unsigned int bits) {
+    return EVP_RSA_gen(bits);
+}
+
+/// Tests only: writes the big-endian bytes of an RSA key's modulus (`which` 0) or exponent (1) into
+/// `out` (capacity `cap`); returns the length, 0 on failure.
+static inline size_t att_rsa_component(EVP_PKEY *key, int which, unsigned char *out, size_t cap) {
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(key, which == 0 ? OSSL_PKEY_PARAM_RSA_N : OSSL_PKEY_PARAM_RSA_E, &bn) != 1) return 0;
+    size_t len = (size_t)BN_num_bytes(bn);
+    if (len > cap) { BN_free(bn); return 0; }
+    BN_bn2bin(bn, out);
+    BN_free(bn);
+    return len;
+}
+
+/// Tests only: an RS256 signature of `msg` into `sig` (capacity `*sig_len`, updated). 1 on success.
+static inline int att_rs256_sign(EVP_PKEY *key, const unsigned char *msg, size_t msg_len, unsigned char *sig, size_t *sig_len) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    static const unsigned char empty = 0;
+    int ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1
+        && EVP_DigestSign(md, sig, sig_len, msg_len ? msg : &empty, msg_len) == 1;
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+/// A TLS client context: TLS 1.2 or later, peer verification on, trusting `ca_file` when given and
+/// the system's default store otherwise. NULL when the CA file cannot be loaded. Free with SSL_CTX_free.
+static inline SSL_CTX *att_tls_client_context(const char *ca_file) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    int loaded = ca_file != NULL ? SSL_CTX_load_verify_file(ctx, ca_file) : SSL_CTX_set_default_verify_paths(ctx);
+    ERR_clear_error();
+    if (loaded != 1) { SSL_CTX_free(ctx); return NULL; }
+    return ctx;
+}
+
+/// A client session on `ctx` that reads from and writes to memory BIOs (the caller moves the bytes
+/// over its own socket), sends `host` as SNI and checks the certificate names it (an IP address
+/// literal is checked against the certificate's IP addresses and sent without SNI). NULL on failure.
+static inline SSL *att_tls_client_session(SSL_CTX *ctx, const char *host, int host_is_ip) {
+    SSL *ssl = SSL_new(ctx);
+    if (ssl == NULL) return NULL;
+    BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+    if (in == NULL || out == NULL) { BIO_free(in); BIO_free(out); SSL_free(ssl); return NULL; }
+    BIO_set_mem_eof_return(in, -1);  /* an empty input BIO means "want more", not EOF */
+    SSL_set_bio(ssl, in, out);
+    SSL_set_connect_state(ssl);
+    int ok;
+    if (host_is_ip) {
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
+    } else {
+        ok = SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+    }
+    if (!ok) { SSL_free(ssl); return NULL; }
+    return ssl;
+}
+
+/// Pushes bytes received from the socket into the session. Returns the count taken, or -1.
+static inline int att_tls_feed(SSL *ssl, const void *bytes, int len) {
+    return BIO_write(SSL_get_rbio(ssl), bytes, len);
+}
+
+/// Takes up to `cap` bytes the session wants sent; 0 when there are none.
+static inline int att_tls_drain(SSL *ssl, void *out, int cap) {
+    BIO *bio = SSL_get_wbio(ssl);
+    if (BIO_ctrl_pending(bio) == 0) return 0;
+    int n = BIO_read(bio, out, cap);
+    return n > 0 ? n : 0;
+}
+
+/// The most recent error on this thread as text (and the queue cleared); `buf` gets at least a NUL.
+static inline void att_tls_error_text(char *buf, size_t cap) {
+    unsigned long code = ERR_peek_last_error();
+    if (code == 0) { if (cap) buf[0] = 0; }
+    else ERR_error_string_n(code, buf, cap);
+    ERR_clear_error();
 }

@@ -85,4 +85,25 @@ final class CommandLineTests: XCTestCase {
             }
         }
     }
+
+    func testAPIRefusesIncompleteOrBrokenOIDCSettings() throws {
+        let base = ["api", "--dev", "--redis", "redis://127.0.0.1:1", "--listen", "127.0.0.1:0"]
+        let allowList = NSTemporaryDirectory() + "attendance-allow-\(getpid()).txt"
+        try "ada@school.example student\n".write(toFile: allowList, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: allowList) }
+        let cases: [([String], [String: String], String)] = [
+            (["--oidc-issuer", "http://idp.example"], [:], "oidc.issuer must be an https:// URL"),
+            (["--oidc-issuer", "https://idp.example"], [:], "oidc.client_id is not"),
+            (["--oidc-issuer", "https://idp.example", "--oidc-client-id", "att"], [:], "oidc.redirect_url (or api.public_url)"),
+            (["--oidc-issuer", "https://idp.example", "--public-url", "https://att.example"],
+             ["ATTENDANCE_OIDC_CLIENT_ID": "att", "ATTENDANCE_OIDC_CA_FILE": "/nonexistent.pem"], "oidc.ca_file /nonexistent.pem cannot be loaded"),
+            (["--oidc-issuer", "https://idp.example", "--oidc-client-id", "att", "--public-url", "https://att.example",
+              "--oidc-allow-list", allowList], [:], "line 1: expected `id teacher` or `id admin`"),
+        ]
+        for (flags, environment, expected) in cases {
+            let result = try XCTUnwrap(try run(base + flags, environment: environment), "api started with \(flags)")
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.stderr.contains(expected), result.stderr)
+        }
+    }
 }

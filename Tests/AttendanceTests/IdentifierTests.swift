@@ -5,6 +5,8 @@ final class IdentifierTests: XCTestCase {
     func testValidation() {
         XCTAssertTrue(Identifier.isValid("s1"))
         XCTAssertTrue(Identifier.isValid("A-z_0.9:x"))
+        XCTAssertTrue(Identifier.isValid("ada@school.example"))
+        XCTAssertFalse(Identifier.isValid("@ada"), "a leading @ reads as a formula in a spreadsheet")
         XCTAssertTrue(Identifier.isValid(String(repeating: "a", count: 64)))
         XCTAssertFalse(Identifier.isValid(String(repeating: "a", count: 65)))
         XCTAssertFalse(Identifier.isValid(""))

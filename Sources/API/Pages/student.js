@@ -6,7 +6,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const Outbox = self.AttendanceOutbox, Device = self.AttendanceDevice, Scan = self.AttendanceScan;
-  const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+  const ID_RE = /^(?!@)[A-Za-z0-9_.:@-]{1,64}$/;
   const params = new URLSearchParams(location.search);
   const qr = params.get("qr");
   const link = location.pathname.startsWith("/j/") ? decodeURIComponent(location.pathname.slice(3)) : null;

@@ -3,7 +3,7 @@
 import { api } from "./teacher-session.js";
 import { $, say } from "./teacher.js";
 
-const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ID_RE = /^(?!@)[A-Za-z0-9_.:@-]{1,64}$/;
 
 export async function showClasses() {
   say("classesMsg", "Loading…");

@@ -1,9 +1,13 @@
 /// One-key scripts for accounts and sessions: a session family's hash (`att:sess:{<family>}`) or a user hash.
 enum SessionScripts {
-    /// Rotates a refresh token. KEYS: the family. ARGV: presented token hash, new token hash, idle ttl ms.
-    /// Returns {'ok', user} after storing the new hash; {'revoked'} when the family is gone (logged
-    /// out, expired, revoked); {'reused'} when the presented token is not the family's current one —
-    /// an older token of the family came back, so someone else holds a copy: the family is deleted.
+    /// Rotates a refresh token. KEYS: the family. ARGV: presented token hash, new token hash, idle ttl
+    /// ms, longest school-account session ms (such a family expires that long after its creation,
+    /// however often it is refreshed).
+    /// Returns {'ok', user, role, name, created_ms} after storing the new hash (role and name are set
+    /// only for a school-account session, whose identity lives in the family rather than in a local
+    /// account); {'revoked'} when the family is gone (logged out, expired, revoked); {'reused'} when
+    /// the presented token is not the family's current one — an older token of the family came back,
+    /// so someone else holds a copy: the family is deleted.
     static let rotate = #"""
 local current = redis.call('HGET', KEYS[1], 'cur')
 if not current then return { 'revoked' } end
@@ -12,8 +16,13 @@ if current ~= ARGV[1] then
   return { 'reused' }
 end
 redis.call('HSET', KEYS[1], 'cur', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return { 'ok', redis.call('HGET', KEYS[1], 'user') }
+local f = redis.call('HMGET', KEYS[1], 'user', 'role', 'name', 'created_ms')
+if f[2] then
+  redis.call('PEXPIREAT', KEYS[1], tonumber(f[4] or '0') + tonumber(ARGV[4]))
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return { 'ok', f[1], f[2] or '', f[3] or '', f[4] or '0' }
 """#
 
     /// Stores a user only if the id is free. KEYS: the user hash. ARGV: role, name, password hash,
