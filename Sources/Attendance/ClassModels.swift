@@ -14,6 +14,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var devicePolicy: DevicePolicy = .flag
     /// `link`: new students join only by personal link (`code`: any credential).
     public var joinRequires: JoinRequirement = .code
+    /// The imported course (classes.csv `sourcedId`) the session was opened from; "" for none.
+    public var courseId = ""
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).
