@@ -5,11 +5,12 @@ extension APIHandlers {
     /// `GET /v1/classes/{id}/attendance[?format=csv]` (its teacher, admin): every roster or joined
     /// student with its status.
     func attendance(_ exchange: Exchange, classId: String) {
-        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]) else { return }
+        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv", "edfi"]) else { return }
         // Students read their own row through the hub; this list is the teacher's.
         guard actor.role != .student else {
             return exchange.fail(.forbidden("Only the class's teacher or an admin may do this"))
         }
+        if format == "edfi" { return edfiAttendance(exchange, classId: classId, actor: actor) }
         store.snapshot(classId: classId, actor: actor) { result in
             guard format == "csv", case .success(let snapshot) = result else {
                 return self.reply(exchange, result) { ResponseEncoding.attendance(classId: classId, snapshot: $0) }

@@ -146,7 +146,8 @@ extension ClassStore {
     /// Opens a session of an imported course: its title, teacher, current roster and late rule.
     /// `request` carries the caller's other options (duration, QR period, …); only the course's
     /// teacher or an admin may open it, and the session always belongs to the course's teacher.
-    public func openCourse(id: String, request: CreateClassRequest, actor: Actor, address: String,
+    /// With `durationFromCourse` the session lasts the course's `durationS`.
+    public func openCourse(id: String, request: CreateClassRequest, durationFromCourse: Bool, actor: Actor, address: String,
                            completion: @escaping (Result<CreatedClass, AttendanceError>) -> Void) {
         guard actor.role != .student else { return completion(.failure(.forbidden("Only teachers and admins create classes"))) }
         course(id: id) { result in
@@ -164,6 +165,7 @@ extension ClassStore {
                 request.roster = course.roster
                 request.lateAfterS = course.lateAfterS
                 request.courseId = id
+                if durationFromCourse { request.durationS = course.durationS }
                 let owner = course.teacherId.isEmpty ? actor : Actor(id: course.teacherId, role: .teacher)
                 self.createClass(request, actor: owner, address: address, completion: completion)
             }
