@@ -34,6 +34,8 @@ struct APICommand: ParsableCommand {
     @Option(help: "Purge classes this many days after they closed (env ATTENDANCE_RETENTION_DAYS, config `retention_days`; default 400).")
     var retentionDays: Int?
 
+    @OptionGroup var webhooks: WebhookOptions
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -58,6 +60,7 @@ struct APICommand: ParsableCommand {
                                                               prefix: "api.", default: configuration.classCreationsPerTeacher)
         warnDeprecated(settings, logger: logger)
         configuration.retentionDays = try attendance.retentionDays(settings, flag: retentionDays)
+        configuration.webhooks = try webhooks.settings(settings, dev: common.dev)
         do {
             try APIServer.run(configuration, logger: logger)
         } catch let error as APIServerError {
