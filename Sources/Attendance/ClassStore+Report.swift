@@ -82,7 +82,7 @@ extension ClassStore {
             case .failure(let error): return completion(.failure(AttendanceError(redis: error)))
             case .success(let value): ids = value.array?.compactMap(\.text).filter(Identifier.isValid) ?? []
             }
-            self.reportSessions(ids, actor: actor, only: "") { sessions in
+            self.reportSessions(ids, actor: actor, only: "") { sessions, _ in
                 completion(sessions.map { all in
                     let chosen = all.filter { $0.startMs >= fromMs && $0.startMs < toMs }
                     return (chosen.count, Self.patterns(chosen))
@@ -106,7 +106,9 @@ extension ClassStore {
             case .failure(let error): return completion(.failure(AttendanceError(redis: error)))
             case .success(let value): ids = value.array?.compactMap(\.text).filter(Identifier.isValid) ?? []
             }
-            self.reportSessions(ids, actor: actor.role == .student ? .system : actor, only: studentId) { sessions in
+            self.reportSessions(ids, actor: actor.role == .student ? .system : actor, only: studentId) { sessions, purged in
+                // Classes purged since they were indexed leave the index as they are met.
+                if !purged.isEmpty { self.redis.send(["ZREM", Keys.studentClasses(studentId)] + purged) { _ in } }
                 completion(sessions.flatMap { sessions in
                     if actor.role == .teacher && sessions.isEmpty {
                         return .failure(.forbidden("Only an admin or a teacher of this student's classes may read this summary"))
@@ -118,10 +120,12 @@ extension ClassStore {
         }
     }
 
-    /// The closed classes among `ids` the actor may read, in start order; `only` limits each to one student.
+    /// The closed classes among `ids` the actor may read, in start order, and the ids of classes that
+    /// no longer exist; `only` limits each to one student.
     private func reportSessions(_ ids: [String], actor: Actor, only: String,
-                                completion: @escaping (Result<[ReportSession], AttendanceError>) -> Void) {
-        guard !ids.isEmpty else { return completion(.success([])) }
+                                completion: @escaping (Result<[ReportSession], AttendanceError>, [String]) -> Void) {
+        guard !ids.isEmpty else { return completion(.success([]), []) }
+        var missing: [String] = []
         let owner = actor.role == .admin ? "" : actor.id
         var sessions: [ReportSession?] = Array(repeating: nil, count: ids.count)
         var pending = ids.count
@@ -144,13 +148,13 @@ extension ClassStore {
             }) { result in
                 switch result {
                 case .success(let session): sessions[index] = session
-                case .failure(.notFound): break
+                case .failure(.notFound): missing.append(id)
                 case .failure(let error): failure = failure ?? error
                 }
                 pending -= 1
                 guard pending == 0 else { return }
-                if let failure { return completion(.failure(failure)) }
-                completion(.success(sessions.compactMap { $0 }.sorted { ($0.startMs, $0.classId) < ($1.startMs, $1.classId) }))
+                if let failure { return completion(.failure(failure), missing) }
+                completion(.success(sessions.compactMap { $0 }.sorted { ($0.startMs, $0.classId) < ($1.startMs, $1.classId) }), missing)
             }
         }
     }

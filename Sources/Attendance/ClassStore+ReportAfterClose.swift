@@ -15,14 +15,14 @@ extension ClassStore {
     /// Redis failed half-way. Far above one after-close pass (a few round trips).
     public static let afterCloseRetryMs: Int64 = 30_000
 
-    /// Registers a just-closed class for its after-close work; called before the retention index
-    /// is written, so a crash in between leaves the class in `att:closing` and the sweep repeats both.
-    func registerAfterClose(_ classId: String, completion: @escaping () -> Void) {
+    /// Registers a just-closed class for its after-close work and starts it. Sent before the
+    /// retention entry on the same connection, which Redis applies in order: the class leaves
+    /// `att:closing` only after both, so a crash in between makes the sweep repeat both.
+    func registerAfterClose(_ classId: String) {
         redis.send(["ZADD", Keys.afterClose, "NX", String(clock()), classId]) { [logger] result in
             if case .failure(let error) = result {
                 logger.warning("could not register class for after-close work", metadata: ["class_id": "\(classId)", "error": "\(error)"])
             }
-            completion()
         }
         onClassClosed?(classId)
     }

@@ -88,15 +88,14 @@ extension ClassStore {
             }
         }
         guard closed else { return removeClosing() }
-        registerAfterClose(classId) { [clock, logger, redis] in
-            // Scored now, not by the close time: at most a sweep interval later than the real close,
-            // and the purge script checks the real `closed_at_ms` anyway.
-            redis.send(["ZADD", Keys.retained, "NX", String(clock()), classId]) { result in
-                if case .failure(let error) = result {
-                    return logger.warning("could not register class for retention", metadata: ["class_id": "\(classId)", "error": "\(error)"])
-                }
-                removeClosing()
+        registerAfterClose(classId)
+        // Scored now, not by the close time: at most a sweep interval later than the real close,
+        // and the purge script checks the real `closed_at_ms` anyway.
+        redis.send(["ZADD", Keys.retained, "NX", String(clock()), classId]) { [logger] result in
+            if case .failure(let error) = result {
+                return logger.warning("could not register class for retention", metadata: ["class_id": "\(classId)", "error": "\(error)"])
             }
+            removeClosing()
         }
     }
 }
