@@ -200,19 +200,4 @@ final class SchoolRosterTests: APITestCase {
         let list = json(request("GET", "/v1/classes/\(classId)/attendance", token: teacher))
         return list["students"]?.array?.first { $0["student_id"]?.string == student }
     }
-
-    /// Runs `attendance` against the test Redis and returns its status and output.
-    func runAttendance(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AttendanceProcess.executable)
-        process.arguments = arguments + ["--redis", RedisServer.shared.url, "--log-level", "error"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
 }

@@ -1,6 +1,7 @@
 import Attendance
 import Foundation
 import HTTP
+import TestSupport
 import XCTest
 
 /// Bundles and requests shared by the school-system tests.
@@ -63,6 +64,40 @@ enum SchoolFixtures {
 
 extension APITestCase {
     var admin: String { token(.admin, "admin1") }
+
+    /// Runs `attendance` against the test Redis and returns its status and output; a process still
+    /// running after `timeoutS` (a server that started) is killed and reported with status -1.
+    func runAttendance(_ arguments: [String], environment: [String: String] = [:], timeoutS: Double = 30) throws
+        -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AttendanceProcess.executable)
+        process.arguments = arguments + ["--redis", RedisServer.shared.url, "--log-level", "error"]
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("ATTENDANCE_") { env[key] = nil }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("attendance-out-\(UUID().uuidString)")
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("attendance-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(at: err)
+        }
+        // Files rather than pipes: a full pipe would stall a process that writes much.
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeoutS)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        var status = process.terminationStatus
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            status = -1
+        }
+        return (status, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
 
     func importBundle(_ files: [String: [UInt8]], as bearer: String? = nil) -> HTTPClientResponse {
         let (body, contentType) = SchoolFixtures.multipart(files)

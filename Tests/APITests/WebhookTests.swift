@@ -144,6 +144,24 @@ final class WebhookTests: APITestCase {
         XCTAssertTrue(runLoop(loop, timeoutMs: 5000) { self.queueLength() == 0 })
     }
 
+    func testApiRefusesWebhookSettingsItCannotUse() throws {
+        func refusal(_ flags: [String], environment: [String: String] = [:]) throws -> String {
+            let result = try runAttendance(["api", "--listen", "127.0.0.1:0"] + flags, environment: environment, timeoutS: 10)
+            XCTAssertNotEqual(result.status, 0, "started with \(flags)")
+            XCTAssertNotEqual(result.status, -1, "still running with \(flags)")
+            return result.stderr
+        }
+        let secrets = ["ATTENDANCE_JWT_SECRET": String(repeating: "j", count: 32), "ATTENDANCE_QR_KEY": String(repeating: "q", count: 32)]
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "https://sis.example.edu/hook"]).contains("only http:// is supported"))
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "http://sis.example.edu/hook"]).contains("the host must be an IP address or localhost"))
+        XCTAssertTrue(try refusal(["--webhook-url", "http://127.0.0.1:9/hook"], environment: secrets).contains("need ATTENDANCE_WEBHOOK_SECRET"))
+        var short = secrets
+        short["ATTENDANCE_WEBHOOK_SECRET"] = "short"
+        XCTAssertTrue(try refusal(["--webhook-url", "http://127.0.0.1:9/hook"], environment: short).contains("ATTENDANCE_WEBHOOK_SECRET is 5 bytes"))
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "http://127.0.0.1:9/h", "--webhook-timeout-ms", "5000",
+                                   "--webhook-claim-idle-ms", "4000"]).contains("must exceed --webhook-timeout-ms"))
+    }
+
     // MARK: - Helpers
 
     private func queueLength() -> Int {
