@@ -43,8 +43,10 @@ public struct RosterCSV: Sendable {
             }
         }
         func endRow() throws(RosterError) {
+            // A line with nothing on it is skipped; `""` alone is a row with one empty field.
+            let blank = fields.isEmpty && field.isEmpty && !quotedField
             try endField()
-            if !(fields.count == 1 && fields[0].isEmpty) {
+            if !blank {
                 guard rows.count < Self.maxRows else {
                     throw RosterError(file: file, line: rowLine, message: "more than \(Self.maxRows) rows")
                 }

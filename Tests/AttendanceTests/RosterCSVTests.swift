@@ -11,6 +11,28 @@ final class RosterCSVTests: XCTestCase {
         XCTAssertEqual(csv.rows.map(\.line), [2, 4, 6], "lines count the empty line and the line break inside quotes")
     }
 
+    /// Random fields (commas, quotes, line breaks, non-ASCII), written the RFC 4180 way with either
+    /// line end, read back unchanged.
+    func testRandomTablesRoundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", "0", ",", "\"", "\n", "\r\n", " ", "é", "名", "-", "'"]
+        for _ in 0..<300 {
+            let columns = Int.random(in: 1...6, using: &generator)
+            let rows = (0...Int.random(in: 1...8, using: &generator)).map { _ in
+                (0..<columns).map { _ in String((0..<Int.random(in: 0...6, using: &generator)).map { _ in alphabet.randomElement()! }) }
+            }
+            let lineEnd = Bool.random() ? "\r\n" : "\n"
+            let text = rows.map { row in
+                row.map { field in
+                    field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) || field.isEmpty
+                        ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+                }.joined(separator: ",")
+            }.joined(separator: lineEnd) + lineEnd
+            let csv = try RosterCSV(Array(text.utf8), file: "r.csv")
+            XCTAssertEqual([csv.header] + csv.rows.map(\.fields), [rows[0].map { $0.trimmingSpaces }] + rows.dropFirst(), text)
+        }
+    }
+
     func testMalformedFilesNameTheLine() {
         func error(_ text: String) -> String {
             do {
