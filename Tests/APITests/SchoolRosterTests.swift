@@ -194,6 +194,23 @@ final class SchoolRosterTests: APITestCase {
         XCTAssertNotEqual(try runAttendance(["export", "--since", "2026-02-30"]).status, 0)
     }
 
+    func testMalformedMultipartBodiesAreRefused() {
+        func message(_ body: String, boundary: String = "b") -> String {
+            assertError(request("POST", "/v1/rosters:import", token: admin, body: Array(body.utf8),
+                                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]), 400, "bad_request")
+        }
+        let part = "--b\r\nContent-Disposition: form-data; name=\"orgs.csv\"\r\n\r\nx\r\n"
+        XCTAssertEqual(message("no parts here"), "The multipart body has no part")
+        XCTAssertEqual(message(part), "The multipart body does not end with its boundary")
+        XCTAssertEqual(message("--b\r\nContent-Disposition: form-data; name=\"orgs.csv\"\r\nx--b--"), "Malformed multipart part headers")
+        XCTAssertEqual(message(part + part + "--b--\r\n"), "orgs.csv is sent twice")
+        XCTAssertEqual(message("--b\r\nContent-Type: text/csv\r\n\r\nx\r\n--b--\r\n"), "A multipart part has no name")
+        let many = (0..<17).map { "--b\r\nContent-Disposition: form-data; name=\"f\($0)\"\r\n\r\nx\r\n" }.joined() + "--b--\r\n"
+        XCTAssertEqual(message(many), "At most 16 files")
+        XCTAssertEqual(message(part + "--b--\r\n"), "academicSessions.csv: missing from the bundle")
+        XCTAssertTrue(message("--b--", boundary: "").hasPrefix("Send the bundle's CSV files as multipart/form-data"))
+    }
+
     // MARK: - Helpers
 
     func attendanceRow(_ classId: String, _ student: String, teacher: String) -> JSONValue? {
