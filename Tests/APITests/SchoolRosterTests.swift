@@ -194,6 +194,28 @@ final class SchoolRosterTests: APITestCase {
         XCTAssertNotEqual(try runAttendance(["export", "--since", "2026-02-30"]).status, 0)
     }
 
+    /// The committed sample is what its script writes, and the command line imports it.
+    func testSampleBundleMatchesItsGeneratorAndImportsFromTheCommandLine() throws {
+        let directory = NSTemporaryDirectory() + "/sample-\(SchoolFixtures.prefix())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = URL(fileURLWithPath: SchoolFixtures.sampleDirectory).deletingLastPathComponent()
+            .appendingPathComponent("make-oneroster-sample.py").path
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", script, directory]
+        try python.run()
+        python.waitUntilExit()
+        XCTAssertEqual(python.terminationStatus, 0)
+        for name in RosterBundle.files + ["manifest.csv"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: directory + "/" + name),
+                           FileManager.default.contents(atPath: SchoolFixtures.sampleDirectory + "/" + name), name)
+        }
+        let result = try runAttendance(["roster", "import", SchoolFixtures.sampleDirectory])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("imported 20 course(s), 24 teacher(s), 500 student(s), 2026 enrollment(s) from 3 org(s) and 3 term(s)"),
+                      result.stdout)
+    }
+
     func testMalformedMultipartBodiesAreRefused() {
         func message(_ body: String, boundary: String = "b") -> String {
             assertError(request("POST", "/v1/rosters:import", token: admin, body: Array(body.utf8),
