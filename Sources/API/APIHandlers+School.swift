@@ -39,8 +39,10 @@ extension APIHandlers {
     func studentSummary(_ exchange: Exchange, studentId: String) {
         guard let actor = authenticate(exchange), let range = reportRange(exchange, required: false) else { return }
         store.studentSummary(studentId: studentId, fromMs: range.fromMs, toMs: range.toMs, actor: actor) { result in
-            guard case .success(let (pattern, classIds)) = result else {
-                return self.reply(exchange, result.map { _ in () }) { _ in [] }
+            let pattern: AttendancePattern, classIds: [String]
+            switch result {
+            case .failure(let error): return exchange.fail(APIError(error))
+            case .success(let value): (pattern, classIds) = value
             }
             self.store.addNames([pattern]) { named in
                 self.reply(exchange, named) { patterns in
@@ -55,8 +57,10 @@ extension APIHandlers {
         guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]),
               let range = reportRange(exchange, required: true) else { return }
         store.chronicAbsence(fromMs: range.fromMs, toMs: range.toMs, actor: actor) { result in
-            guard case .success(let (sessions, patterns)) = result else {
-                return self.reply(exchange, result.map { _ in () }) { _ in [] }
+            let sessions: Int, patterns: [AttendancePattern]
+            switch result {
+            case .failure(let error): return exchange.fail(APIError(error))
+            case .success(let value): (sessions, patterns) = value
             }
             self.store.addNames(patterns) { named in
                 guard format == "csv", case .success(let rows) = named else {
