@@ -44,6 +44,8 @@ public struct APIConfiguration: Sendable {
     public var retentionDays = 400
     /// On SIGINT/SIGTERM, requests in flight get this long to finish before the process exits.
     public var shutdownGraceMs: UInt64 = 5_000
+    /// Absence webhooks (none unless URLs are set).
+    public var webhooks = WebhookSettings()
 
     public init(listen: SocketAddress, redis: RedisConfiguration, signer: TokenSigner, qrKey: [UInt8],
                 publicURL: String? = nil) {

@@ -6,11 +6,12 @@ extension APIHandlers {
     /// roster or joined student with its status. The CSV writes times at the given UTC offset (the
     /// reader's; default UTC) and is named after the class and its date.
     func attendance(_ exchange: Exchange, classId: String) {
-        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv"]) else { return }
+        guard let actor = authenticate(exchange), let format = format(exchange, allowed: ["json", "csv", "edfi"]) else { return }
         // Students read their own row through the hub; this list is the teacher's.
         guard actor.role != .student else {
             return exchange.fail(.forbidden("Only the class's teacher or an admin may do this"))
         }
+        if format == "edfi" { return edfiAttendance(exchange, classId: classId, actor: actor) }
         var offset = 0
         if format == "csv", let text = exchange.request.query("utc_offset_min") {
             guard let value = Int(text), LocalTime.offsets.contains(value) else {

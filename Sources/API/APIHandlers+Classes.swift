@@ -8,10 +8,19 @@ extension APIHandlers {
         guard let actor = authenticate(exchange) else { return }
         guard let body = body(exchange, fields: ["name", "roster", "late_after_s", "duration_s", "qr_period_s",
                                                  "allow_code_checkin", "allowed_networks", "device_policy",
-                                                 "join_requires", "enrol_unknown"]) else { return }
+                                                 "join_requires", "enrol_unknown", "course_id"]) else { return }
         var request: CreateClassRequest
         do throws(APIError) {
-            request = CreateClassRequest(name: try body.requiredString("name"))
+            if let course = try body.string("course_id") {
+                // The course gives these; a second source would leave the teacher unsure which won.
+                for field in ["name", "roster", "late_after_s"] where body.has(field) {
+                    throw APIError.badRequest("\(field) comes from the course; leave it out with course_id")
+                }
+                request = CreateClassRequest(name: "")
+                request.courseId = course
+            } else {
+                request = CreateClassRequest(name: try body.requiredString("name"))
+            }
             if let roster = try body.identifierArray("roster") { request.roster = roster }
             if let value = try body.int("late_after_s") { request.lateAfterS = value }
             if let value = try body.int("duration_s") { request.durationS = value }
@@ -38,7 +47,11 @@ extension APIHandlers {
             case .success:
                 break
             }
-            self.store.createClass(request, actor: actor, address: exchange.clientAddress) { [publicBase = self.publicBase] result in
+            let create = request.courseId.isEmpty ? self.store.createClass : { request, actor, address, completion in
+                self.store.openCourse(id: request.courseId, request: request, durationFromCourse: !body.has("duration_s"),
+                                      actor: actor, address: address, completion: completion)
+            }
+            create(request, actor, exchange.clientAddress) { [publicBase = self.publicBase] result in
                 switch result {
                 case .success(let created):
                     var response = HTTPResponse.json(201, ResponseEncoding.created(created, publicBase: publicBase))

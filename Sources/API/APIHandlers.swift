@@ -75,12 +75,13 @@ final class APIHandlers {
         route("GET", "/c") { exchange, _ in self.studentPage(exchange) }
         route("GET", "/assets/{name}") { self.pageAsset($0, name: $1["name"] ?? "") }
         route("GET", "/sw.js") { exchange, _ in self.serviceWorker(exchange) }
+        registerSchoolRoutes()
     }
 
     /// Set by a route's wrapper, so `handle` knows whether the router answered by itself (404/405).
     private var dispatched = false
 
-    private func route(_ method: String, _ pattern: String, _ handler: @escaping (Exchange, [String: String]) -> Void) {
+    func route(_ method: String, _ pattern: String, _ handler: @escaping (Exchange, [String: String]) -> Void) {
         router.add(method, pattern) { [unowned self] request, parameters, responder in
             dispatched = true
             handler(Exchange(request: request, responder: responder, metrics: metrics,

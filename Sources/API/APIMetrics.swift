@@ -13,6 +13,11 @@ final class APIMetrics {
     var classesPurged = 0
     /// School-account sign-ins that ended with an `sso_error`.
     var signInFailures = 0
+    /// Webhook requests answered 2xx, attempts that failed and were scheduled again, and
+    /// notifications given up after the retry window.
+    var webhooksDelivered = 0
+    var webhooksRetried = 0
+    var webhooksFailed = 0
     /// Upper bounds of the latency buckets in microseconds: a Redis round trip on loopback is
     /// ~50 µs, a script a few hundred, so the interesting range is 100 µs to a second.
     static let latencyBoundsMicros = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]
@@ -56,6 +61,9 @@ final class APIMetrics {
         single("attendance_api_classes_swept_total", "Classes closed automatically at the end of their duration.", "counter", classesSwept)
         single("attendance_api_classes_purged_total", "Closed classes purged after the retention period.", "counter", classesPurged)
         single("attendance_api_sso_failures_total", "School-account sign-ins that ended with an sso_error.", "counter", signInFailures)
+        single("attendance_api_webhooks_delivered_total", "Absence webhooks a receiver accepted (2xx).", "counter", webhooksDelivered)
+        single("attendance_api_webhook_retries_total", "Webhook attempts that failed and were scheduled again.", "counter", webhooksRetried)
+        single("attendance_api_webhooks_failed_total", "Absence webhooks given up after the retry window (listed by GET /v1/webhooks/failures).", "counter", webhooksFailed)
         single("attendance_api_redis_reconnects_total", "Redis connections re-established after a loss.", "counter", redisReconnects)
         single("attendance_api_redis_connected", "1 while the Redis connection is up.", "gauge", redisConnected ? 1 : 0)
         return out

@@ -23,6 +23,8 @@ public final class APIServer {
     var sweeping = false
     private var signals: [SignalWatcher] = []
     private var drainTimer: LoopTimer?
+    /// Delivers absence webhooks (APIServer+School.swift); nil without webhook URLs.
+    var webhookDeliverer: WebhookDeliverer?
     /// True once `shutdown()` was called.
     public private(set) var isShuttingDown = false
     /// True once the shutdown has closed Redis: nothing is left for the loop but closing sockets.
@@ -64,6 +66,7 @@ public final class APIServer {
         // The server holds the handlers (not the other way round), so a request that finishes after
         // this object is gone is still answered.
         dispatch = { request, responder in handlers.handle(request, responder) }
+        try startSchoolWork()
         redis.connect()
 
         let sweep = LoopTimer(loop: loop)
@@ -92,6 +95,7 @@ public final class APIServer {
     /// may be due, so it goes on at once.
     func sweepExpiredClasses() {
         guard !sweeping, !isShuttingDown, redis.isConnected else { return }
+        retryStaleAfterClose()
         sweeping = true
         store.sweepExpiredClasses(nowMs: clock()) { [weak self] result in
             guard let self else { return }
@@ -118,6 +122,7 @@ public final class APIServer {
         server?.close()
         sweepTimer?.close()
         sweepTimer = nil
+        webhookDeliverer?.stop()
         for signal in signals { signal.close() }
         signals = []
         let started = loop.nowMs

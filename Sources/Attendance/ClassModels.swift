@@ -16,6 +16,8 @@ public struct CreateClassRequest: Sendable, Equatable {
     public var joinRequires: JoinRequirement = .code
     /// What a join with an id not on the roster does: refused like a wrong code, or queued for approval.
     public var enrolUnknown: EnrolUnknown = .refuse
+    /// The imported course (classes.csv `sourcedId`) the session was opened from; "" for none.
+    public var courseId = ""
 
     /// Defaults are PROTOCOL.md's: late after 10 min, one hour, a new QR every 15 s, no code check-in
     /// (a code can be passed on outside the room; the QR proves presence).

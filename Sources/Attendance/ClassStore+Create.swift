@@ -34,7 +34,7 @@ extension ClassStore {
                             String(request.durationS), String(request.qrPeriodS), request.allowCodeCheckin ? "1" : "0",
                             code, Self.auditAddress(address),
                             request.allowedNetworks.map(\.description).joined(separator: ","),
-                            request.devicePolicy.rawValue, request.joinRequires.rawValue, request.enrolUnknown.rawValue] + roster
+                            request.devicePolicy.rawValue, request.joinRequires.rawValue, request.enrolUnknown.rawValue, request.courseId] + roster
                 self.runClassScript(Self.createScript, classId: classId, args: args, decode: { value -> Int64? in
                     value.array?.count == 2 ? value.array?[0].int : nil
                 }) { result in

@@ -88,6 +88,7 @@ extension ClassStore {
             }
         }
         guard closed else { return removeClosing() }
+        registerAfterClose(classId)
         // Scored now, not by the close time: at most a sweep interval later than the real close,
         // and the purge script checks the real `closed_at_ms` anyway.
         redis.send(["ZADD", Keys.retained, "NX", String(clock()), classId]) { [logger] result in

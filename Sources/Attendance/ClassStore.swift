@@ -30,6 +30,8 @@ public final class ClassStore {
     public var limits = StoreLimits()
     /// Replaced in tests to force collisions.
     var makeJoinCode: () -> String = JoinCode.random
+    /// Called on the loop when this store closed a class (the api starts its after-close work).
+    public var onClassClosed: ((String) -> Void)?
 
     /// Facts of a class, cached so a check-in needs one round trip (the script) instead of two.
     /// Bounded: cleared whole when full, which only costs a re-read. `allowed_networks` and

@@ -35,6 +35,7 @@ struct APICommand: ParsableCommand {
     var retentionDays: Int?
 
     @OptionGroup var oidc: OIDCOptions
+    @OptionGroup var webhooks: WebhookOptions
 
     @OptionGroup var common: CommonOptions
 
@@ -61,6 +62,7 @@ struct APICommand: ParsableCommand {
         warnDeprecated(settings, logger: logger)
         configuration.retentionDays = try attendance.retentionDays(settings, flag: retentionDays)
         configuration.oidc = try oidc.settings(settings, publicURL: publicURL)
+        configuration.webhooks = try webhooks.settings(settings, dev: common.dev)
         do {
             try APIServer.run(configuration, logger: logger)
         } catch let error as APIServerError {

@@ -11,7 +11,8 @@ struct AttendanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attendance",
         abstract: "Live class attendance: the WebSocket hub, the REST sidecar, and admin tasks.",
-        subcommands: [HubCommand.self, APICommand.self, TokenCommand.self, UserCommand.self, PurgeCommand.self])
+        subcommands: [HubCommand.self, APICommand.self, TokenCommand.self, UserCommand.self, PurgeCommand.self,
+                      RosterCommand.self, ExportCommand.self])
 }
 
 /// Options every server subcommand shares.
