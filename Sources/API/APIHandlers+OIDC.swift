@@ -102,20 +102,37 @@ extension APIHandlers {
     }
 
     private func signedIn(_ exchange: Exchange, claims: JSONObject, pending: PendingSignIn, settings: OIDCSettings) {
-        guard let id = settings.subjectId(claims: claims) else {
+        guard let accountId = settings.subjectId(claims: claims) else {
             logger.notice("a school account has no usable id", metadata: ["claim": "\(settings.idClaim)"])
             return countedFailure(exchange, next: pending.next, .notAllowed)
         }
+        // A person imported from the school's roster (OneRoster users.csv) signs in as its sourcedId,
+        // the id its courses, rosters and reports use; anyone else by the mapped claim.
+        store.rosterPerson(ssoId: accountId) { found in
+            switch found {
+            case .failure(let error): exchange.fail(APIError(error))
+            case .success(let person):
+                self.signedIn(exchange, accountId: accountId, person: person, claims: claims, pending: pending, settings: settings)
+            }
+        }
+    }
+
+    private func signedIn(_ exchange: Exchange, accountId: String, person: RosterPerson?, claims: JSONObject,
+                          pending: PendingSignIn, settings: OIDCSettings) {
+        let id = person?.id ?? accountId
         let role: Role
         if pending.role == .student {
             role = .student
-        } else if let staff = settings.staffRole(id: id, claims: claims) {
+        } else if let staff = settings.staffRole(id: accountId, claims: claims) {
             role = staff
+        } else if person?.role == "teacher" {
+            // The roster says so: an imported teacher needs no role claim or allow-list line.
+            role = .teacher
         } else {
             logger.notice("a school account without a teacher or admin role tried to sign in as a teacher", metadata: ["id": "\(id)"])
             return countedFailure(exchange, next: pending.next, .notAllowed)
         }
-        let given = claims["name"]?.string ?? ""
+        let given = claims["name"]?.string ?? person?.name ?? ""
         let name = ClassStore.isCleanText(given, maxCharacters: CreateClassRequest.nameLength.upperBound) && !given.isEmpty ? given : id
         store.startSSOSession(id: id, role: role, name: name) { started in
             switch started {

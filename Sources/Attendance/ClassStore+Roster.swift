@@ -195,3 +195,35 @@ extension ClassStore {
     static let deactivateCourseScript = RedisScript(RosterScripts.deactivateCourse, writes: true)
     static let readCourseScript = RedisScript(RosterScripts.readCourse)
 }
+
+/// An imported person found by a school account's identifier.
+public struct RosterPerson: Sendable, Equatable {
+    /// The OneRoster `sourcedId`: the id courses, rosters and reports know the person by.
+    public let id: String
+    /// `teacher`, `student`, … as users.csv gives it.
+    public let role: String
+    public let name: String
+}
+
+extension ClassStore {
+    /// The imported person whose `sso_id` is `ssoId` (compared lower-case), or nil when none is — also
+    /// when `att:sso:` still points at a person a later import gave another address (the person's own
+    /// `sso_id` must agree). Two plain reads, each of one slot.
+    public func rosterPerson(ssoId: String, completion: @escaping (Result<RosterPerson?, AttendanceError>) -> Void) {
+        let key = ssoId.lowercased()
+        redis.send(["GET", Keys.sso(key)]) { [logger] result in
+            switch result {
+            case .failure(let error): return completion(.failure(AttendanceError(redis: error)))
+            case .success(let value):
+                guard let id = value.text, Identifier.isValid(id) else { return completion(.success(nil)) }
+                self.redis.send(["HMGET", Keys.person(id), "sso_id", "role", "name"]) { result in
+                    completion(Self.map(result, logger: logger) { value -> RosterPerson?? in
+                        let fields = value.array?.map(\.text) ?? []
+                        guard fields.count == 3, fields[0] == key, let role = fields[1] else { return .some(nil) }
+                        return .some(RosterPerson(id: id, role: role, name: fields[2] ?? ""))
+                    })
+                }
+            }
+        }
+    }
+}

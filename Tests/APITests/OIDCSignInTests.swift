@@ -331,4 +331,24 @@ final class OIDCSignInTests: APITestCase {
         let refused = request("POST", "/v1/join", token: eve["access_token"]?.string, json: #"{"code":"\#(code)"}"#)
         XCTAssertNotEqual(refused.status, 200, refused.bodyText)
     }
+    func testImportedPeopleSignInAsTheirRosterIds() throws {
+        let p = SchoolFixtures.prefix()
+        let student = "\(p)-s1"
+        XCTAssertEqual(importBundle(SchoolFixtures.mini(p, students: [student])).status, 200)
+        // The roster's teacher needs no role claim, and signs in as its sourcedId, the id its course knows.
+        provider.userClaims = #""email":"\#(p).Teacher@school.example","name":"Marie Curie""#
+        let teacher = session(from: signIn())
+        XCTAssertEqual(teacher["user"], ["id": .string("\(p)-t"), "role": "teacher", "name": "Marie Curie"])
+        let opened = createClass(#"{"course_id":"\#(p)-sec"}"#, as: teacher["access_token"]?.string)
+        let code = try XCTUnwrap(opened["code"]?.string)
+        // The roster's student joins that session as its sourcedId.
+        provider.userClaims = #""email":"\#(student)@students.example""#
+        let pupil = session(from: signIn(as: "student", next: "/checkin"))
+        XCTAssertEqual(pupil["user"]?["id"]?.string, student)
+        let joined = request("POST", "/v1/join", token: pupil["access_token"]?.string, json: #"{"code":"\#(code)"}"#)
+        XCTAssertEqual(joined.status, 200, joined.bodyText)
+        XCTAssertEqual(json(joined)["student_id"]?.string, student)
+        // An imported student is no teacher.
+        assertSignInError(signIn(), "/dashboard?sso_error=not_allowed")
+    }
 }
