@@ -14,7 +14,11 @@ swift build --build-tests
 swift test --skip-build "$@"
 # The pages in a real browser (Tests/Browser): Playwright drives Debian's chromium against its own
 # redis, hub and api on free ports; screenshots of a failure go to var/browser-artefacts/.
-# Skipped when a filter picks Swift tests only.
+# Then school-account sign-in in the browser against the real OpenID Connect provider (test_sso.py).
+# Skipped when a filter picks Swift tests only; both run, and either failing fails the run.
 if [ $# -eq 0 ]; then
-  var/browser-venv/bin/python Tests/Browser/test_pages.py
+  status=0
+  var/browser-venv/bin/python Tests/Browser/test_pages.py || status=1
+  var/browser-venv/bin/python Tests/Browser/test_sso.py || status=1
+  exit $status
 fi

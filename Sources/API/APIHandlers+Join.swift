@@ -7,7 +7,8 @@ extension APIHandlers {
     /// address in the store; an address over its failure limit is refused 429 whatever it sends.
     /// With a school-account student token (`Authorization: Bearer`, from `/v1/auth/refresh` after a
     /// school sign-in) the student is the signed-in one: `student_id` may be left out, and a different
-    /// one is refused.
+    /// one is refused; in a class with `join_requires: link` such a student counts as identified, like
+    /// one with a personal link.
     func join(_ exchange: Exchange) {
         var signedIn: String?
         if !exchange.request.headerValues("Authorization").isEmpty {
@@ -61,7 +62,7 @@ extension APIHandlers {
             return exchange.fail(error)
         }
         store.join(credential, studentId: studentId, name: name, deviceKey: deviceKey,
-                   deviceSignature: signature, address: exchange.clientAddress) { result in
+                   deviceSignature: signature, signedIn: signedIn != nil, address: exchange.clientAddress) { result in
             if case .success(let joined) = result, joined.pendingApproval {
                 return exchange.json(202, ResponseEncoding.pendingJoin(joined))
             }

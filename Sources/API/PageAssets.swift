@@ -22,6 +22,7 @@ struct PageAssets: Sendable {
         "teacher.html", "student.html", "style.css", "sw.js",
         "teacher.js", "teacher-session.js", "teacher-classes.js", "teacher-live.js", "teacher-roster.js",
         "teacher-projector.js", "student.js", "student-device.js", "student-outbox.js", "student-scan.js",
+        "student-account.js", "sso-errors.js",
     ]
 
     /// Reads every file of `names` from the bundle. `teacher.html` names the hub's URL in a meta

@@ -19,9 +19,11 @@ extension ClassStore {
     /// credential, so that guessing cannot tell which ids exist.
     ///
     /// A personal link names its student: `studentId` may then be nil, and one that differs is refused.
-    /// A class created with `join_requires: link` admits new students only by personal link.
+    /// A class created with `join_requires: link` admits new students only by personal link or
+    /// `signedIn`: the `studentId` is a school account's, whose sign-in identifies the student at
+    /// least as well as a personal link does.
     public func join(_ credential: JoinCredential, studentId givenId: String?, name: String?, deviceKey: DeviceKey? = nil,
-                     deviceSignature: DeviceSignature? = nil, address: String,
+                     deviceSignature: DeviceSignature? = nil, signedIn: Bool = false, address: String,
                      completion: @escaping (Result<JoinResult, AttendanceError>) -> Void) {
         if let givenId, !Identifier.isValid(givenId) {
             return completion(.failure(.badRequest("student_id must be 1–64 characters of A-Z a-z 0-9 _ . : -")))
@@ -58,7 +60,8 @@ extension ClassStore {
             case (let given?, nil): studentId = given
             case (nil, nil): return completion(.failure(.badRequest("student_id is required")))
             }
-            if params.requiresLink, resolved.personal == nil, !checkin {
+            let identified = resolved.personal != nil || signedIn
+            if params.requiresLink, !identified, !checkin {
                 return completion(.failure(.personalLinkRequired))
             }
             // A QR join checks in, so it obeys the network rule (and, as a check-in, is not counted).
@@ -77,7 +80,7 @@ extension ClassStore {
             }
             let args = [classId, studentId, name, String(now), Self.auditAddress(address), checkin ? "qr" : "",
                         String(self.limits.classSizeLimit), deviceKey?.encoded ?? "", deviceKey?.keyId ?? "",
-                        device.extra, device.signed ? "1" : "0", params.requiresLink && resolved.personal == nil ? "1" : "",
+                        device.extra, device.signed ? "1" : "0", params.requiresLink && !identified ? "1" : "",
                         presence.offlineAtMs.map(String.init) ?? ""]
             self.runClassScript(Self.joinScript, classId: classId, args: args, decode: { value in
                 // {'pending', 0, 0|1}: queued for approval (an `approve` class), else a status reply.

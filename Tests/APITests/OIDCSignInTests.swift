@@ -331,6 +331,7 @@ final class OIDCSignInTests: APITestCase {
         let refused = request("POST", "/v1/join", token: eve["access_token"]?.string, json: #"{"code":"\#(code)"}"#)
         XCTAssertNotEqual(refused.status, 200, refused.bodyText)
     }
+
     func testImportedPeopleSignInAsTheirRosterIds() throws {
         let p = SchoolFixtures.prefix()
         let student = "\(p)-s1"
@@ -350,5 +351,32 @@ final class OIDCSignInTests: APITestCase {
         XCTAssertEqual(json(joined)["student_id"]?.string, student)
         // An imported student is no teacher.
         assertSignInError(signIn(), "/dashboard?sso_error=not_allowed")
+    }
+
+    /// In a class that admits new students only by personal link, a school-account sign-in counts as
+    /// identified: its student joins by code and checks in by a first QR; typed ids stay refused.
+    func testSchoolAccountCountsAsIdentifiedInALinkOnlyClass() throws {
+        let created = createClass(#"{"name":"Linked","roster":["\#(ada)","s2"],"join_requires":"link"}"#)
+        let classId = try XCTUnwrap(created["class_id"]?.string), code = try XCTUnwrap(created["code"]?.string)
+        let currentQR = qr(classId: classId, window: currentWindow())
+        assertError(join(#""code":"\#(code)""#, student: "s2"), 403, "forbidden")
+        assertError(join(#""qr":"\#(currentQR)""#, student: "s2"), 403, "forbidden")
+        XCTAssertEqual(RedisServer.shared.cli("HEXISTS", Keys.students(classId), ada), "0")
+
+        provider.userClaims = #""email":"\#(ada)","name":"Ada""#
+        let token = try XCTUnwrap(session(from: signIn(as: "student", next: "/checkin"))["access_token"]?.string)
+        // A first QR join checks the signed-in student in; so does a join by code in another such class.
+        let scanned = request("POST", "/v1/join", token: token, json: #"{"qr":"\#(currentQR)"}"#)
+        XCTAssertEqual(scanned.status, 200, scanned.bodyText)
+        XCTAssertEqual(json(scanned)["student_id"]?.string, ada)
+        XCTAssertEqual(json(scanned)["status"]?.string, "present")
+        let other = createClass(#"{"name":"Linked 2","roster":["\#(ada)"],"join_requires":"link"}"#)
+        let byCode = request("POST", "/v1/join", token: token, json: #"{"code":"\#(other["code"]!.string!)"}"#)
+        XCTAssertEqual(byCode.status, 200, byCode.bodyText)
+        XCTAssertEqual(json(byCode)["status"]?.string, "unmarked")
+        // The roster still decides: a signed-in student not on it is refused like a wrong code.
+        provider.userClaims = #""email":"eve@school.example""#
+        let eve = try XCTUnwrap(session(from: signIn(as: "student", next: "/checkin"))["access_token"]?.string)
+        assertError(request("POST", "/v1/join", token: eve, json: #"{"code":"\#(code)"}"#), 422, "code_invalid")
     }
 }

@@ -41,17 +41,20 @@ def wait_for(condition, timeout=30.0, what="condition"):
 
 
 class Servers:
-    def __init__(self, log_dir):
+    def __init__(self, log_dir, api_args=(), api_env=None):
+        """`api_args` and `api_env` (added to the environment) go to the api, e.g. its --oidc-* settings."""
         self.log_dir = log_dir
+        self.api_args, self.api_env = list(api_args), api_env or {}
         self.redis_port, self.hub_port, self.api_port = free_ports(3)
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}"
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.data = tempfile.mkdtemp(prefix="attendance-browser-")
         self.procs = {}
 
-    def _spawn(self, name, args):
+    def _spawn(self, name, args, env=None):
         log = open(os.path.join(self.log_dir, name + ".log"), "ab")
-        self.procs[name] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.procs[name] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            env=None if env is None else {**os.environ, **env})
 
     def _alive(self, name, check):
         """`check()`, but a process that exited (a port taken meanwhile, say) fails at once."""
@@ -69,7 +72,8 @@ class Servers:
         self.start_hub()
         # Every phone of the test shares 127.0.0.1: a few deliberate failures must not lock it out.
         self._spawn("api", [BINARY, "api", "--dev", "--listen", f"127.0.0.1:{self.api_port}", "--redis", self.redis_url,
-                            "--hub-url", f"ws://127.0.0.1:{self.hub_port}/ws", "--failure-limit-per-address", "1000"])
+                            "--hub-url", f"ws://127.0.0.1:{self.hub_port}/ws", "--failure-limit-per-address", "1000",
+                            *self.api_args], env=self.api_env or None)
         wait_for(self._alive("api", lambda: self.get("/healthz")[0] == 200), what="api /healthz")
         add = subprocess.run([BINARY, "user", "add", "--id", "t1", "--role", "teacher", "--name", "Ms Rivera",
                               "--redis", self.redis_url], input=b"correct horse battery\n", capture_output=True)
@@ -121,6 +125,12 @@ class Servers:
 
     def get(self, path, token=None):
         return self.request("GET", path, token=token)
+
+    def mint_token(self, role, sub):
+        """A token from `attendance token` (the development secrets), for what the test arranges itself."""
+        out = subprocess.run([BINARY, "token", "--dev", "--role", role, "--sub", sub, "--redis", self.redis_url],
+                             capture_output=True, check=True)
+        return out.stdout.decode().strip()
 
     def teacher_token(self):
         status, body = self.request("POST", "/v1/auth/login", {"id": "t1", "password": "correct horse battery"})

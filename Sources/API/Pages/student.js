@@ -1,11 +1,15 @@
 // The student page: `/checkin?qr=…` (the room's QR), `/j/<link_token>` (a class or personal link)
 // and `/c` (type the 6-digit code). It names the class, remembers the student id, signs check-ins
 // with the device key, trades a scanned QR at once for a scan receipt where the server offers them,
-// and keeps a check-in made without network in the outbox until it is delivered.
+// and keeps a check-in made without network in the outbox until it is delivered. Where the server
+// offers school accounts, a signed-in student joins as that account (student-account.js) and the
+// scan receipt waits in sessionStorage while the student is away at the school's sign-in page.
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
   const Outbox = self.AttendanceOutbox, Device = self.AttendanceDevice, Scan = self.AttendanceScan;
+  const Account = self.AttendanceAccount, SSO = self.AttendanceSSO;
+  const RECEIPT_KEY = "att.student.receipt";
   const ID_RE = /^(?!@)[A-Za-z0-9_.:@-]{1,64}$/;
   const params = new URLSearchParams(location.search);
   const qr = params.get("qr");
@@ -16,6 +20,8 @@
   let receiptAsked = null;
   let busy = false;
   let retryWhenOnline = false;
+  /// The signed-in school account `{token, user}`, or null: the student types an id.
+  let account = null;
 
   // ---- display ----
 
@@ -95,12 +101,27 @@
           const r = await post("/v1/receipts", { qr, device_key: key.jwk });
           if (r.status !== 200 || !r.data || !r.data.receipt) return null;
           receipt = r.data;
+          // Kept for this tab, so a sign-in at the school's page in between never makes the QR expire.
+          sessionStorage.setItem(RECEIPT_KEY, JSON.stringify({ qr, ...receipt }));
           nameClass(receipt.class_name);
           return receipt;
         } catch { return null; }
       })();
     }
     return receiptAsked;
+  }
+
+  /// The receipt this tab got for this very QR before leaving to sign in, while it is still valid.
+  function keptReceipt() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(RECEIPT_KEY) || "null");
+      if (kept && kept.qr === qr && kept.expires_at_ms - Date.now() > 2000) {
+        const { qr: _, ...found } = kept;
+        return found;
+      }
+    } catch { /* unreadable: ask again */ }
+    sessionStorage.removeItem(RECEIPT_KEY);
+    return null;
   }
 
   /// `<class_id>.<window>.<mac>`: the class id is everything before the last two dots.
@@ -127,13 +148,14 @@
     const classId = receipt ? receipt.class_id : qrClassId(qr);
     if (!classId) return show("error", "This QR code is not one of ours", "Scan the code shown in the room.");
     const key = await Device.key();
-    const token = remembered(classId, sid);
-    let url, body;
-    if (token) {
+    const classToken = remembered(classId, sid);
+    let url, body, token = classToken;
+    if (classToken) {
       url = "/v1/classes/" + encodeURIComponent(classId) + "/checkins";
       body = await signed({ [kind]: proof }, classId, sid, proof);
     } else {
       url = "/v1/join";
+      token = account ? account.token : null;
       body = { [kind]: proof, student_id: sid };
       if (name) body.name = name;
       if (key) body.device_key = key.jwk;
@@ -150,7 +172,7 @@
       return show("wait", "Saved on this phone", "No network right now. Your check-in from " + time(Date.now()) +
         " is sent as soon as the network is back — keep this page open if you can.");
     }
-    if (token && r.status === 401) { localStorage.removeItem(tokenKey(classId)); return checkInByQR(sid, name); }
+    if (classToken && r.status === 401) { localStorage.removeItem(tokenKey(classId)); return checkInByQR(sid, name); }
     if (r.status === 200 || r.status === 202) return joined(r.data, classId, sid);
     showError(r.status, r.data, r.res);
   }
@@ -168,7 +190,7 @@
     if (sid) body.student_id = sid;
     if (name) body.name = name;
     if (key) body.device_key = key.jwk;
-    const r = await post("/v1/join", body);
+    const r = await post("/v1/join", body, account ? account.token : null);
     if (r.status !== 200 && r.status !== 202) { showError(r.status, r.data, r.res); return null; }
     if (r.data.access_token) remember(r.data.class_id, r.data.student_id || sid, r.data.access_token);
     if (r.data.class_name) nameClass(r.data.class_name);
@@ -203,14 +225,18 @@
 
   async function submit(quiet) {
     if (busy) return;
-    const sid = $("sid").value.trim();
-    const name = $("sname").value.trim();
+    busy = true;
+    try { await signedInAccount(); } catch { /* no network: the check-in below says so */ }
+    const sid = account ? account.user.id : $("sid").value.trim();
+    const name = account ? (account.user.name !== sid ? account.user.name : "") : $("sname").value.trim();
     if (!ID_RE.test(sid) && !(mode === "link" && !sid)) {
+      busy = false;
       return show("error", "Check your student id", "Use 1–64 letters, digits, or _ . : -");
     }
-    localStorage.setItem("att.student.id", sid);
-    localStorage.setItem("att.student.name", name);
-    busy = true;
+    if (!account) {
+      localStorage.setItem("att.student.id", sid);
+      localStorage.setItem("att.student.name", name);
+    }
     $("go").disabled = true;
     if (!quiet) show("info", "Checking in…");
     try {
@@ -252,12 +278,65 @@
     navigator.serviceWorker.addEventListener("message", (ev) => { if (ev.data === "outbox-delivered") deliver(); });
   }
 
+  // ---- the school account ----
+
+  /// Asks for the session (a fresh token when the one in memory is about to run out) and shows who
+  /// is signed in, or the typed id when nobody is.
+  async function signedInAccount() {
+    account = await Account.session();
+    showAccount();
+    return account;
+  }
+
+  function showAccount() {
+    $("signedIn").hidden = !account;
+    $("typedId").hidden = !!account;
+    if (account) {
+      $("account").hidden = false;
+      $("ssoStart").hidden = true;
+      const name = account.user.name || account.user.id;
+      $("whoName").textContent = name;
+      $("whoId").textContent = name !== account.user.id ? "(" + account.user.id + ")" : "";
+    } else {
+      $("ssoStart").hidden = !schoolAccounts;
+      $("account").hidden = !schoolAccounts;
+    }
+  }
+
+  let schoolAccounts = false;
+  const ssoError = SSO.takeFromURL();
+  if (ssoError) show("error", "Not signed in", SSO.message(ssoError, "student"));
+  $("ssoStart").href = SSO.startURL("student");
+  $("ssoStart").addEventListener("click", async (ev) => {
+    // A QR page leaves only once its receipt is kept, so the QR cannot expire during the sign-in.
+    ev.preventDefault();
+    if (mode === "qr") await askReceipt();
+    Account.expectSignIn();
+    location.assign($("ssoStart").href);
+  });
+  $("signOut").addEventListener("click", async () => {
+    const id = account && account.user.id;
+    await Account.signOut();
+    account = null;
+    // The class tokens this account got stay with it: the next student on this phone starts afresh.
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith("att.student.token.")) continue;
+      try { if (JSON.parse(localStorage.getItem(key)).student_id === id) localStorage.removeItem(key); } catch { /* skip */ }
+    }
+    showAccount();
+    show("info", "Signed out", "");
+    $("sid").focus();
+  });
+  Account.offered().then((offered) => { schoolAccounts = offered; showAccount(); });
+
   // ---- set-up ----
 
   $("sid").value = localStorage.getItem("att.student.id") || "";
   $("sname").value = localStorage.getItem("att.student.name") || "";
   if (mode === "qr") {
     $("hint").textContent = "The QR code changes every few seconds. If it expired, scan the current one.";
+    receipt = keptReceipt();
+    if (receipt) { receiptAsked = Promise.resolve(receipt); nameClass(receipt.class_name); }
     askReceipt();
   } else if (mode === "link") {
     $("title").textContent = "Join your class";
@@ -279,6 +358,8 @@
   }
   $("form").addEventListener("submit", (ev) => { ev.preventDefault(); submit(); });
   deliver();
-  // A scanned QR is valid only briefly: with a remembered id, check in at once.
-  if (mode === "qr" && ID_RE.test($("sid").value)) submit();
+  // A scanned QR is valid only briefly: signed in or with a remembered id, check in at once.
+  signedInAccount().catch(() => null).then((signed) => {
+    if (mode === "qr" && !ssoError && (signed || ID_RE.test($("sid").value))) submit();
+  });
 })();

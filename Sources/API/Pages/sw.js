@@ -7,7 +7,7 @@ importScripts("/assets/student-outbox.js");
 const CACHE = "attendance-student-v1";
 const PAGE = "/checkin";
 const FILES = [PAGE, "/assets/style.css", "/assets/student.js", "/assets/student-outbox.js",
-  "/assets/student-device.js", "/assets/student-scan.js"];
+  "/assets/student-device.js", "/assets/student-scan.js", "/assets/student-account.js", "/assets/sso-errors.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));

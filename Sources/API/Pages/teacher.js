@@ -32,6 +32,8 @@ export async function route() {
   }
 }
 
+const HASH_KEY = "att.teacher.hash";
+
 async function showSignIn() {
   leaveClass();
   for (const id of ["home", "classView"]) $(id).hidden = true;
@@ -46,7 +48,9 @@ async function showSignIn() {
     const a = document.createElement("a");
     a.className = "button secondary";
     a.textContent = "Sign in with school account";
-    a.href = "/v1/auth/oidc/start?as=teacher&next=" + encodeURIComponent(location.pathname + location.hash);
+    a.href = self.AttendanceSSO.startURL("teacher");
+    // The sign-in comes back without the fragment (`next` takes none): the class to reopen waits here.
+    a.addEventListener("click", () => { if (location.hash) sessionStorage.setItem(HASH_KEY, location.hash); });
     sso.appendChild(a);
   }
   sso.hidden = !sso.firstChild;
@@ -75,5 +79,12 @@ window.addEventListener("hashchange", () => { route(); });
 
 initHome();
 initClassView();
+const ssoError = self.AttendanceSSO.takeFromURL();
+if (ssoError) say("loginMsg", self.AttendanceSSO.message(ssoError, "teacher"), "error");
 // A refresh cookie from an earlier visit (or an SSO sign-in) signs in without a password.
-refresh().catch(() => false).then(() => route());
+refresh().catch(() => false).then((signedIn) => {
+  const hash = sessionStorage.getItem(HASH_KEY);
+  sessionStorage.removeItem(HASH_KEY);
+  if (signedIn && hash && !location.hash) history.replaceState(null, "", location.pathname + location.search + hash);
+  route();
+});
