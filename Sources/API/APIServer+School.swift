@@ -1,31 +1,28 @@
 import Attendance
 import EventLoop
+import HTTP
 
 extension APIServer {
-    /// The transport webhooks are POSTed with. Plain http:// only for now: an https:// transport
-    /// (DNS + TLS) implements `WebhookTransport` and is returned here.
-    static func makeWebhookTransport(loop: EventLoop) -> any WebhookTransport {
-        PlainHTTPWebhookTransport(loop: loop)
-    }
-
-    /// Checks the webhook URLs, hooks the after-close work (report index, absence webhooks) to
-    /// every class this process closes, and starts delivering when URLs are configured.
+    /// Checks the webhook URLs and CA file, hooks the after-close work (report index, absence
+    /// webhooks) to every class this process closes, and starts delivering when URLs are configured.
     func startSchoolWork() throws {
         let settings = configuration.webhooks
         for url in settings.urls {
-            if case .failure(let error) = PlainHTTPWebhookTransport.parse(url) {
-                throw APIServerError(description: "webhook URL: \(error)")
-            }
-        }
-        if !settings.urls.isEmpty {
-            guard !settings.secret.isEmpty else { throw APIServerError(description: "webhook URLs need ATTENDANCE_WEBHOOK_SECRET") }
-            guard settings.claimIdleMs > Int64(settings.timeoutMs) else {
-                throw APIServerError(description: "the webhook claim idle time must exceed the webhook timeout")
+            if case .failure(let error) = OutboundWebhookTransport.validate(url) {
+                throw APIServerError(description: "\(error)")
             }
         }
         store.onClassClosed = { [weak self] classId in self?.runAfterClose(classId) }
         guard !settings.urls.isEmpty else { return }
-        let deliverer = WebhookDeliverer(store: store, settings: settings, transport: Self.makeWebhookTransport(loop: loop),
+        guard !settings.secret.isEmpty else { throw APIServerError(description: "webhook URLs need ATTENDANCE_WEBHOOK_SECRET") }
+        guard settings.claimIdleMs > Int64(settings.timeoutMs) else {
+            throw APIServerError(description: "the webhook claim idle time must exceed the webhook timeout")
+        }
+        guard let tls = TLSClientContext(caFile: settings.caFile) else {
+            throw APIServerError(description: settings.caFile.map { "webhook_ca_file \($0) cannot be loaded as PEM certificates" }
+                                     ?? "the system's CA certificates cannot be loaded for webhooks")
+        }
+        let deliverer = WebhookDeliverer(store: store, settings: settings, transport: OutboundWebhookTransport(loop: loop, tls: tls),
                                          metrics: metrics, logger: logger)
         deliverer.start(loop: loop)
         webhookDeliverer = deliverer

@@ -11,6 +11,8 @@ public struct WebhookSettings: Sendable {
     public var urls: [String] = []
     /// HMAC-SHA256 key of `X-Attendance-Signature`.
     public var secret: [UInt8] = []
+    /// PEM file of the CAs trusted for https receivers; nil: the system's trust store.
+    public var caFile: String?
     /// A receiver that has not answered by then counts as a failed attempt.
     public var timeoutMs: UInt64 = 10_000
     /// The first retry waits this long; each further one twice the one before.
@@ -120,7 +122,6 @@ final class WebhookDeliverer {
         let timestamp = store.currentTimeMs() / 1000
         let headers: HTTPHeaders = [
             ("Content-Type", "application/json"),
-            ("User-Agent", "attendance-webhooks/1"),
             ("X-Attendance-Delivery", job.deliveryId),
             ("X-Attendance-Timestamp", String(timestamp)),
             ("X-Attendance-Signature", Self.signature(secret: settings.secret, timestamp: timestamp, body: body)),

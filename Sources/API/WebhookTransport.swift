@@ -3,25 +3,23 @@ import HTTP
 
 /// Why a webhook request got no HTTP status.
 public enum WebhookTransportError: Error, Equatable, CustomStringConvertible {
-    /// A URL this transport cannot reach (e.g. https:// on the plain-HTTP transport).
-    case unsupportedURL(String)
-    case connectFailed(String)
+    /// Not a URL webhooks may be sent to (`OutboundWebhookTransport.validate`).
+    case invalidURL(String)
+    /// No whole response within the request's timeout.
     case timedOut
-    /// The connection closed or broke (reset) before a complete response.
-    case connectionFailed(String)
+    /// Name resolution, connect, TLS or the response failed.
+    case failed(OutboundHTTPError)
 
     public var description: String {
         switch self {
-        case .unsupportedURL(let detail): "unsupported URL: \(detail)"
-        case .connectFailed(let detail): "connect failed: \(detail)"
+        case .invalidURL(let detail): "invalid webhook URL: \(detail)"
         case .timedOut: "no response within the timeout"
-        case .connectionFailed(let detail): "connection failed: \(detail)"
+        case .failed(let error): error.description
         }
     }
 }
 
-/// All webhook delivery needs from HTTP: one POST. A transport for https:// URLs (DNS and TLS) plugs
-/// in here (`APIServer.makeWebhookTransport`) without touching the queue or the retry logic.
+/// All webhook delivery needs from HTTP: one POST.
 public protocol WebhookTransport: AnyObject {
     /// POSTs `body` to `url` with `headers`; completes once, on the loop, with the response status
     /// or why there is none (at the latest after `timeoutMs`).
@@ -29,70 +27,58 @@ public protocol WebhookTransport: AnyObject {
               completion: @escaping (Result<Int, WebhookTransportError>) -> Void)
 }
 
-/// `http://` URLs whose host is an IP address or `localhost`, over the project's HTTPClient: one
-/// connection per request, closed after the response.
-public final class PlainHTTPWebhookTransport: WebhookTransport {
-    let loop: EventLoop
+/// Webhooks over the outbound HTTP client: `https://` to any host, the certificate verified against
+/// the trust store of `tls` and the URL's host name; plain `http://` only to loopback receivers.
+public final class OutboundWebhookTransport: WebhookTransport {
+    let client: OutboundHTTPClient
 
-    public init(loop: EventLoop) { self.loop = loop }
+    public init(loop: EventLoop, tls: TLSClientContext) {
+        client = OutboundHTTPClient(loop: loop, tls: tls)
+    }
 
-    /// The address and request target of a URL this transport can reach, or why not.
-    public static func parse(_ url: String) -> Result<(address: SocketAddress, target: String, host: String), WebhookTransportError> {
-        guard url.hasPrefix("http://") else {
-            return .failure(.unsupportedURL("only http:// is supported by this build (\(url.prefix(100)))"))
+    /// The parsed URL, or why webhooks cannot go there (checked when the api starts, and again per
+    /// request: a queued job may name a URL another api was configured with).
+    public static func validate(_ url: String) -> Result<OutboundURL, WebhookTransportError> {
+        let shown = String(url.prefix(100))
+        guard let parsed = OutboundURL(url) else {
+            return .failure(.invalidURL("\(shown) is not an absolute https:// URL (no user info, no fragment)"))
         }
-        let rest = url.dropFirst(7)
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = String(rest[..<slash])
-        let target = slash == rest.endIndex ? "/" : String(rest[slash...])
-        guard !authority.contains("@"), !target.contains(" "), !target.contains("\r"), !target.contains("\n") else {
-            return .failure(.unsupportedURL("malformed URL \(url.prefix(100))"))
+        guard parsed.isHTTPS || parsed.isLoopback else {
+            return .failure(.invalidURL("\(shown): plain http is allowed only to a loopback host; use https://"))
         }
-        let withPort = authority.hasSuffix("]") || !authority.contains(":") ? authority + ":80" : authority
-        guard let address = try? SocketAddress(parsing: withPort) else {
-            return .failure(.unsupportedURL("the host must be an IP address or localhost (\(url.prefix(100)))"))
-        }
-        return .success((address, target, authority))
+        return .success(parsed)
     }
 
     public func post(url: String, headers: HTTPHeaders, body: [UInt8], timeoutMs: UInt64,
                      completion: @escaping (Result<Int, WebhookTransportError>) -> Void) {
-        let parsed: (address: SocketAddress, target: String, host: String)
-        switch Self.parse(url) {
+        let target: OutboundURL
+        switch Self.validate(url) {
         case .failure(let error): return completion(.failure(error))
-        case .success(let value): parsed = value
+        case .success(let parsed): target = parsed
         }
+        // No phase may take longer than the whole request; the timer below bounds their sum.
+        client.connectTimeoutMs = timeoutMs
+        client.readTimeoutMs = timeoutMs
         var finished = false
-        var client: HTTPClient?
-        let timer = LoopTimer(loop: loop)
+        var request: OutboundHTTPRequest?
+        let timer = LoopTimer(loop: client.loop)
         let finish = { (result: Result<Int, WebhookTransportError>) in
             guard !finished else { return }
             finished = true
             timer.close()
-            client?.close()
+            request?.cancel()
             completion(result)
         }
         timer.start(timeoutMs: timeoutMs) { finish(.failure(.timedOut)) }
-        HTTPClient.connect(loop: loop, address: parsed.address) { connected in
-            switch connected {
-            case .failure(let error):
-                finish(.failure(.connectFailed("\(error)")))
-            case .success(let connection):
-                client = connection
-                guard !finished else { return connection.close() }
-                var all = headers
-                all.add("Host", parsed.host)
-                all.add("Connection", "close")
-                connection.send(method: "POST", path: parsed.target, headers: all, body: body) { response in
-                    switch response {
-                    case .success(let response): finish(.success(response.status))
-                    case .failure(let error): finish(.failure(.connectionFailed("\(error)")))
-                    }
-                }
+        request = client.send(method: "POST", url: target, headers: headers, body: body) { result in
+            switch result {
+            case .success(let response): finish(.success(response.status))
+            case .failure(.timedOut): finish(.failure(.timedOut))
+            case .failure(let error): finish(.failure(.failed(error)))
             }
         }
     }
 }
 
 @available(*, unavailable)
-extension PlainHTTPWebhookTransport: Sendable {}
+extension OutboundWebhookTransport: Sendable {}

@@ -48,10 +48,14 @@ public final class OutboundHTTPClient {
         self.tls = tls
     }
 
-    /// Sends one request; `completion` runs exactly once, on the loop.
+    /// Sends one request; `completion` runs exactly once, on the loop, unless the request is cancelled first.
+    @discardableResult
     public func send(method: String, url: OutboundURL, headers: HTTPHeaders = [], body: [UInt8] = [],
-                     completion: @escaping (Result<HTTPClientResponse, OutboundHTTPError>) -> Void) {
-        guard url.isHTTPS || url.isLoopback else { return completion(.failure(.insecureURL)) }
+                     completion: @escaping (Result<HTTPClientResponse, OutboundHTTPError>) -> Void) -> OutboundHTTPRequest {
+        guard url.isHTTPS || url.isLoopback else {
+            completion(.failure(.insecureURL))
+            return OutboundHTTPRequest(exchange: nil)
+        }
         var request: [UInt8] = []
         request.append(contentsOf: "\(method) \(url.target) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nConnection: close\r\n".utf8)
         request.append(contentsOf: "User-Agent: attendance\r\n".utf8)
@@ -61,7 +65,17 @@ public final class OutboundHTTPClient {
         request.append(contentsOf: body)
         let exchange = OutboundExchange(client: self, url: url, request: request, isHEAD: method == "HEAD", completion: completion)
         exchange.start()
+        return OutboundHTTPRequest(exchange: exchange)
     }
+}
+
+/// A request in flight, to give up on it: a caller with its own deadline (a webhook's whole-request
+/// timeout) closes the connection at once instead of leaving it to the client's per-phase timeouts.
+public struct OutboundHTTPRequest {
+    fileprivate let exchange: OutboundExchange?
+
+    /// Closes the connection; the completion does not run (if it has not already).
+    public func cancel() { exchange?.cancel() }
 }
 
 @available(*, unavailable)
@@ -213,12 +227,17 @@ private final class OutboundExchange: TCPConnectionDelegate {
         finish(.failure(.connectionClosed(error)))
     }
 
-    private func finish(_ result: Result<HTTPClientResponse, OutboundHTTPError>) {
-        guard let completion else { return }
-        self.completion = nil
+    func cancel() {
+        guard completion != nil else { return }
+        completion = nil
         timer.close()
         connection?.close()
         connection = nil
+    }
+
+    private func finish(_ result: Result<HTTPClientResponse, OutboundHTTPError>) {
+        guard let completion else { return }
+        cancel()
         completion(result)
     }
 }

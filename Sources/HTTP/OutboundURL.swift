@@ -1,4 +1,4 @@
-/// An absolute `http://` or `https://` URL the server calls out to (an identity provider, later a
+/// An absolute `http://` or `https://` URL the server calls out to (an identity provider, a
 /// webhook): scheme, host, port and the request-target. User info and fragments are refused, not
 /// ignored: neither belongs in a configured endpoint.
 public struct OutboundURL: Sendable, Equatable, CustomStringConvertible {

@@ -4,8 +4,11 @@ import Foundation
 
 /// The api's absence-webhook settings (docs/SCHOOL-SYSTEMS.md).
 struct WebhookOptions: ParsableArguments {
-    @Option(help: "Absence webhook receivers, comma-separated http:// URLs (env ATTENDANCE_WEBHOOK_URL, config `webhook_url`; default none). The signing secret is ATTENDANCE_WEBHOOK_SECRET (config `webhook_secret`).")
+    @Option(help: "Absence webhook receivers, comma-separated https:// URLs (http:// only to a loopback host) (env ATTENDANCE_WEBHOOK_URL, config `webhook_url`; default none). The signing secret is ATTENDANCE_WEBHOOK_SECRET (config `webhook_secret`).")
     var webhookUrl: String?
+
+    @Option(help: "PEM file of CAs trusted for webhook receivers' HTTPS instead of the system store (env ATTENDANCE_WEBHOOK_CA_FILE, config `webhook_ca_file`).")
+    var webhookCaFile: String?
 
     @Option(help: "Milliseconds a receiver has to answer one webhook request (env ATTENDANCE_WEBHOOK_TIMEOUT_MS; default 10000).")
     var webhookTimeoutMs: Int?
@@ -45,9 +48,8 @@ struct WebhookOptions: ParsableArguments {
             throw ValidationError("ATTENDANCE_WEBHOOK_SECRET is \(secret.utf8.count) bytes; secrets must be at least 32 bytes")
         }
         result.secret = Array(secret.utf8)
-        for url in result.urls {
-            if case .failure(let error) = PlainHTTPWebhookTransport.parse(url) { throw ValidationError("webhook URL: \(error)") }
-        }
+        // The api checks the URLs and that the CA file loads when it starts (`startSchoolWork`).
+        result.caFile = settings.value(flag: webhookCaFile, env: "ATTENDANCE_WEBHOOK_CA_FILE", key: "webhook_ca_file")
         return result
     }
 }

@@ -9,9 +9,11 @@ import TestSupport
 import XCTest
 
 /// Absence webhooks end to end: a real local receiver that answers 500, never answers, resets the
-/// connection, refuses it, or accepts; real Redis; real api processes killed with SIGKILL.
+/// connection, refuses it, or accepts; an HTTPS receiver (Python's ssl, a CA made by openssl)
+/// trusted or not; real Redis; real api processes killed with SIGKILL.
 final class WebhookTests: APITestCase {
     let secret = Array("webhook-secret-for-tests-0123456789abcdef".utf8)
+    static let certificates = try! TestCertificates(names: ["localhost"])
     var receiver: WebhookReceiver!
 
     override func setUpWithError() throws {
@@ -35,9 +37,10 @@ final class WebhookTests: APITestCase {
         loop = nil
     }
 
-    private func startServer(urls: [String], timeoutMs: UInt64 = 2000, windowMs: Int64 = 60_000) throws {
+    private func startServer(urls: [String], timeoutMs: UInt64 = 2000, windowMs: Int64 = 60_000, caFile: String? = nil) throws {
         try startServer { configuration in
             configuration.webhooks.urls = urls
+            configuration.webhooks.caFile = caFile
             configuration.webhooks.secret = self.secret
             configuration.webhooks.timeoutMs = timeoutMs
             configuration.webhooks.firstRetryMs = 100
@@ -113,13 +116,64 @@ final class WebhookTests: APITestCase {
             XCTAssertEqual(try JSON.parse(Array((failure["body"]?.string ?? "").utf8))["student_id"]?.string, "f1")
         }
         XCTAssertEqual(errors[receiver.url("/hang")], "no response within the timeout")
-        XCTAssertTrue(errors[receiver.resetURL]?.hasPrefix("connection failed") == true, "\(errors)")
+        XCTAssertTrue(errors[receiver.resetURL]?.hasPrefix("connection closed before the response") == true, "\(errors)")
         XCTAssertTrue(errors[refusedURL]?.hasPrefix("connect failed") == true, "\(errors)")
         XCTAssertTrue(String(decoding: request("GET", "/metrics").body, as: UTF8.self).contains("attendance_api_webhooks_failed_total 3"))
         XCTAssertEqual(json(request("GET", "/v1/webhooks/failures?limit=1", token: admin))["failures"]?.array?.count, 1)
         assertError(request("GET", "/v1/webhooks/failures", token: teacher), 403, "forbidden")
         assertError(request("GET", "/v1/webhooks/failures?limit=0", token: admin), 400, "bad_request")
         XCTAssertEqual(queueLength(), 0)
+    }
+
+    func testDeliversSignedOverVerifiedHTTPS() throws {
+        let https = try TestTLSServer(certificates: Self.certificates, body: "")
+        defer { https.stop() }
+        try startServer(urls: ["https://localhost:\(https.port)/hook"], caFile: Self.certificates.caFile)
+        let classId = closedClass(["h1"])
+        XCTAssertTrue(runLoop(loop, timeoutMs: 20_000) { https.receivedRequests.count == 1 })
+        var parser = HTTPRequestParser()
+        let raw = try XCTUnwrap(https.receivedRequests.first)
+        let request = try XCTUnwrap(try raw.withUnsafeBytes { try parser.parse($0).request })
+        XCTAssertEqual(request.method, "POST")
+        XCTAssertEqual(request.path, "/hook")
+        XCTAssertEqual(request.headers["Host"], "localhost:\(https.port)")
+        let timestamp = try XCTUnwrap(request.headers["X-Attendance-Timestamp"].flatMap { Int64($0) })
+        XCTAssertEqual(request.headers["X-Attendance-Signature"],
+                       WebhookDeliverer.signature(secret: secret, timestamp: timestamp, body: request.body))
+        XCTAssertEqual(request.headers["X-Attendance-Delivery"], "\(classId).h1.0")
+        XCTAssertEqual(try JSON.parse(request.body)["student_id"]?.string, "h1")
+        XCTAssertTrue(runLoop(loop) { self.server.metrics.webhooksDelivered == 1 && self.queueLength() == 0 })
+        XCTAssertEqual(server.metrics.webhooksRetried, 0)
+    }
+
+    func testAnUntrustedCertificateIsRetriedAndNeverDelivered() throws {
+        let https = try TestTLSServer(certificates: Self.certificates)
+        defer { https.stop() }
+        // No CA file: the system's trust store, which does not know the test CA.
+        try startServer(urls: ["https://localhost:\(https.port)/hook"], windowMs: 1000)
+        _ = closedClass(["u1"])
+        XCTAssertTrue(runLoop(loop, timeoutMs: 20_000) { self.server.metrics.webhooksFailed == 1 })
+        XCTAssertGreaterThanOrEqual(server.metrics.webhooksRetried, 1)
+        XCTAssertEqual(server.metrics.webhooksDelivered, 0)
+        XCTAssertEqual(https.receivedRequests.count, 0, "nothing was sent over the unverified connection")
+        // The counter rises before the failure is recorded.
+        var failure: JSONValue?
+        XCTAssertTrue(runLoop(loop) {
+            failure = self.json(self.request("GET", "/v1/webhooks/failures", token: self.admin))["failures"]?.array?.first
+            return failure != nil
+        })
+        XCTAssertTrue(failure?["last_error"]?.string?.contains("certificate verification failed") == true, "\(String(describing: failure))")
+    }
+
+    func testWhereWebhooksMayGo() {
+        for url in ["https://sis.example.edu/hook", "https://10.0.0.5:8443/h?x=1", "http://127.0.0.1:9/h", "http://localhost/h",
+                    "http://[::1]:9/h"] {
+            XCTAssertNoThrow(try OutboundWebhookTransport.validate(url).get(), url)
+        }
+        for url in ["http://sis.example.edu/hook", "http://10.0.0.5/h", "ftp://sis.example.edu/", "https://user@sis.example.edu/",
+                    "https://sis.example.edu/#f", "https://sis example.edu/", "sis.example.edu/hook"] {
+            XCTAssertThrowsError(try OutboundWebhookTransport.validate(url).get(), url)
+        }
     }
 
     func testAnApiKilledMidDeliveryLosesNothing() throws {
@@ -173,8 +227,12 @@ final class WebhookTests: APITestCase {
             return result.stderr
         }
         let secrets = ["ATTENDANCE_JWT_SECRET": String(repeating: "j", count: 32), "ATTENDANCE_QR_KEY": String(repeating: "q", count: 32)]
-        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "https://sis.example.edu/hook"]).contains("only http:// is supported"))
-        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "http://sis.example.edu/hook"]).contains("the host must be an IP address or localhost"))
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "http://sis.example.edu/hook"])
+            .contains("invalid webhook URL: http://sis.example.edu/hook: plain http is allowed only to a loopback host"))
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "https://user@sis.example.edu/hook"])
+            .contains("https://user@sis.example.edu/hook is not an absolute https:// URL"))
+        XCTAssertTrue(try refusal(["--dev", "--webhook-url", "https://sis.example.edu/hook", "--webhook-ca-file", "/nonexistent.pem"])
+            .contains("webhook_ca_file /nonexistent.pem cannot be loaded as PEM certificates"))
         XCTAssertTrue(try refusal(["--webhook-url", "http://127.0.0.1:9/hook"], environment: secrets).contains("need ATTENDANCE_WEBHOOK_SECRET"))
         var short = secrets
         short["ATTENDANCE_WEBHOOK_SECRET"] = "short"

@@ -45,16 +45,19 @@ public final class TestCertificates: @unchecked Sendable {
 
 /// A TLS server in Python (`ssl` + `socketserver`, a real TLS stack other than the client's) on a
 /// free loopback port. Modes: `ok` answers every request 200 with `body`; `reset` accepts and resets
-/// the connection (SO_LINGER 0); `silent` accepts and never says anything.
+/// the connection (SO_LINGER 0); `silent` accepts and never says anything. Every request answered
+/// is appended to `receivedRequests`.
 public final class TestTLSServer: @unchecked Sendable {
     public let port: Int
     private let process: Process
+    private let log: String
 
     public init(certificates: TestCertificates, mode: String = "ok", body: String = #"{"ok":true}"#) throws {
         port = freeTCPPort()
+        log = certificates.directory + "/requests-\(port).log"
         let script = #"""
-import socket, ssl, sys, time
-mode, port, cert, key, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].encode()
+import base64, socket, ssl, sys, time
+mode, port, cert, key, body, log = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].encode(), sys.argv[6]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -79,6 +82,14 @@ while True:
             chunk = tls.recv(4096)
             if not chunk: break
             data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0].lower()
+        length = next((int(line[15:]) for line in head.split(b"\r\n") if line.startswith(b"content-length:")), 0)
+        while len(data) < len(head) + 4 + length:
+            chunk = tls.recv(4096)
+            if not chunk: break
+            data += chunk
+        with open(log, "ab") as f:
+            f.write(base64.b64encode(data) + b"\n")
         tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
         tls.close()
     except (ssl.SSLError, OSError):
@@ -86,7 +97,7 @@ while True:
 """#
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, mode, String(port), certificates.certFile, certificates.keyFile, body]
+        process.arguments = ["python3", "-c", script, mode, String(port), certificates.certFile, certificates.keyFile, body, log]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -96,6 +107,12 @@ while True:
             process.terminate()
             throw NSError(domain: "TestTLSServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "python TLS server did not start"])
         }
+    }
+
+    /// The raw requests (head and body) answered so far, oldest first.
+    public var receivedRequests: [[UInt8]] {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { Data(base64Encoded: String($0)).map { Array($0) } }
     }
 
     public func stop() {
