@@ -6,7 +6,7 @@ import Attendance
 enum LinkSheet {
     /// The page, or nil when a link did not fit a QR code (the public URL is bounded, so it always does).
     static func render(_ sheet: PersonalLinks, publicBase: String) -> [UInt8]? {
-        let title = "Join links: " + escape(sheet.className)
+        let title = "Join links: " + PageEscaping.html(sheet.className)
         var html = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
@@ -34,32 +34,15 @@ enum LinkSheet {
         for link in sheet.links {
             let url = publicBase + JoinLink.path(token: link.linkToken)
             guard let svg = QRCodeSVG.render(url) else { return nil }
-            html += #"<section class="card" aria-label="\#(escape(link.name ?? link.studentId))">"#
+            html += #"<section class="card" aria-label="\#(PageEscaping.html(link.name ?? link.studentId))">"#
             html += String(decoding: svg, as: UTF8.self)
-            html += #"<div class="name">\#(escape(link.name ?? "—"))</div>"#
-            html += #"<div class="id">\#(escape(link.studentId))</div>"#
-            html += #"<div class="link">\#(escape(url))</div></section>"#
+            html += #"<div class="name">\#(PageEscaping.html(link.name ?? "—"))</div>"#
+            html += #"<div class="id">\#(PageEscaping.html(link.studentId))</div>"#
+            html += #"<div class="link">\#(PageEscaping.html(url))</div></section>"#
             html += "\n"
         }
         if sheet.links.isEmpty { html += "<p>No students on the roster or joined yet.</p>\n" }
         html += "</main>\n</body></html>\n"
         return Array(html.utf8)
-    }
-
-    /// Text for an HTML element or a quoted attribute.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

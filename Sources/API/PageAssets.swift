@@ -39,7 +39,7 @@ struct PageAssets: Sendable {
             var body = [UInt8](data)
             if name == "teacher.html" {
                 let text = String(decoding: body, as: UTF8.self)
-                body = Array(text.replacingOccurrences(of: "{{hub_url}}", with: PageEscaping.attribute(hubURL)).utf8)
+                body = Array(text.replacingOccurrences(of: "{{hub_url}}", with: PageEscaping.html(hubURL)).utf8)
             }
             let digest = Crypto.sha256(body).prefix(16)
             files[name] = File(body: body, contentType: contentType(of: name),

@@ -1,7 +1,8 @@
-/// Escaping for the one configured value a page embeds (the hub URL, in an attribute of teacher.html).
+/// Escaping for what the server writes into HTML: the hub URL in an attribute of teacher.html, and
+/// names and links on the printable link sheet.
 enum PageEscaping {
-    /// Text safe inside a double- or single-quoted HTML attribute.
-    static func attribute(_ text: String) -> String {
+    /// Text safe as an HTML element's content or inside a double- or single-quoted attribute.
+    static func html(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text {
