@@ -2,9 +2,8 @@
 /// ARGV of both: cid, sid, now_ms, actor, owner ('' = admin), addr.
 /// Errors: not_found (no class), forbidden, class_closed, no_request (nothing to answer for `sid`).
 enum EnrolmentScripts {
-    /// approve: puts a pending (or earlier denied) student on the roster; their next join succeeds.
-    /// One `enrol_approved` event (teachers only). Returns the name the request carried ('' = none).
-    static let approve = LuaPrelude.source + #"""
+    /// What both answers check first: the class exists, is the actor's and open, and `sid` has a request.
+    private static let request = LuaPrelude.source + #"""
 local sid, now, actor, owner, addr = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local meta = load_meta()
 if not meta then return redis.error_reply('not_found') end
@@ -13,6 +12,11 @@ if not is_open(meta, now) then return redis.error_reply('class_closed') end
 local raw = redis.call('HGET', PENDING, sid)
 if not raw then return redis.error_reply('no_request') end
 local request = cjson.decode(raw)
+"""#
+
+    /// approve: puts a pending (or earlier denied) student on the roster; their next join succeeds.
+    /// One `enrol_approved` event (teachers only). Returns the name the request carried ('' = none).
+    static let approve = request + #"""
 redis.call('HDEL', PENDING, sid)
 if not request.denied then redis.call('HINCRBY', META, 'pending_n', -1) end
 redis.call('SADD', ROSTER, sid)
@@ -26,15 +30,7 @@ return request.name or ''
     /// deny: refuses a pending request; the id's later joins answer like an id not on the roster.
     /// One `enrol_denied` event (teachers only); denying again changes nothing. Returns 1 when it
     /// changed something, 0 otherwise.
-    static let deny = LuaPrelude.source + #"""
-local sid, now, actor, owner, addr = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
-local meta = load_meta()
-if not meta then return redis.error_reply('not_found') end
-if not owns(meta, owner) then return redis.error_reply('forbidden') end
-if not is_open(meta, now) then return redis.error_reply('class_closed') end
-local raw = redis.call('HGET', PENDING, sid)
-if not raw then return redis.error_reply('no_request') end
-local request = cjson.decode(raw)
+    static let deny = request + #"""
 if request.denied then return 0 end
 request.denied = 1
 redis.call('HSET', PENDING, sid, cjson.encode(request))
