@@ -231,6 +231,20 @@ final class HiredisConnection {
         return true
     }
 
+    /// Hands a command already in RESP form to hiredis (several commands back to back are sent
+    /// as they are; hiredis looks only at the first to decide where replies go).
+    func submit(formatted command: [UInt8], replies: Int, callback: ReplyCallback?, privdata: UnsafeMutableRawPointer?) -> Bool {
+        guard let ac = context, failure == nil else { return false }
+        let status = command.withUnsafeBytes {
+            redisAsyncFormattedCommand(ac, callback, privdata, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+        }
+        guard status == REDIS_OK else { return false }
+        let now = loop.nowMs
+        lastActivityMs = now
+        deadlines.append(now + configuration.commandTimeoutMs, count: replies)
+        return true
+    }
+
     /// One expected reply arrived (in order: it settles the oldest deadline).
     func replyArrived() {
         deadlines.removeFirst()

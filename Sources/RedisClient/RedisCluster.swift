@@ -1,0 +1,322 @@
+@preconcurrency import CHiredis
+import EventLoop
+import Logging
+
+/// A Redis Cluster on the loop (hiredis 0.14 has no cluster support): the slot map from
+/// `CLUSTER SHARDS` (`CLUSTER SLOTS` on servers without it), one `HiredisConnection` per master,
+/// each command sent to the master of its key's slot.
+///
+/// - `MOVED`: the slot is recorded at its new master, a full refresh is scheduled, and the command
+///   goes again (a redirect means the command did not run). `ASK` (a slot being migrated): `ASKING`
+///   and the command once at the named node. `TRYAGAIN`, `CLUSTERDOWN`, `READONLY` (a demoted
+///   master) and a master without a ready connection (a fail-over in progress): retried with a
+///   short backoff while the command's time (`commandTimeoutMs`) lasts, then failed as before.
+/// - A command whose connection broke with it in flight is not retried (it may have run): it fails
+///   with `.connection`/`.timeout`, as on a single node.
+/// - A lost connection, an incomplete slot map or a redirect refreshes the map (one refresh at a
+///   time, every `retryRefreshMs` until every slot has a connected master); otherwise it is
+///   refreshed every `refreshEveryMs`.
+final class RedisCluster {
+    let loop: EventLoop
+    let configuration: RedisConfiguration
+    let logger: Logger
+    private(set) var topology = ClusterTopology()
+    private var nodes: [RedisNodeAddress: HiredisConnection] = [:]
+    private var closed = false
+    private var refreshing = false
+    private var refreshWanted = false
+    private var lastRefreshMs: UInt64 = 0
+    private var tickTimer: LoopTimer?
+    private var wasUp = false
+    private var retiredReconnects = 0
+    /// Commands waiting on a retry timer (bounded by `maxWaiting`).
+    private var waiting = 0
+
+    var onStateChange: ((Bool) -> Void)?
+    /// A refresh of the slot map completed, changed or not (the subscriber moves its channels).
+    var onTopologyChange: (() -> Void)?
+
+    static let refreshEveryMs: UInt64 = 5_000
+    static let retryRefreshMs: UInt64 = 200
+    static let maxRedirects = 16
+    static let maxWaiting = 10_000
+
+    init(loop: EventLoop, configuration: RedisConfiguration, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func connect() {
+        guard !closed, tickTimer == nil else { return }
+        for seed in configuration.cluster { _ = node(seed) }
+        let timer = LoopTimer(loop: loop)
+        timer.start(timeoutMs: Self.retryRefreshMs, repeatMs: Self.retryRefreshMs) { [weak self] in self?.tick() }
+        timer.unref()
+        tickTimer = timer
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        tickTimer?.close()
+        tickTimer = nil
+        for connection in nodes.values { connection.close() }
+    }
+
+    /// Every slot has a master with a ready connection.
+    var isConnected: Bool {
+        topology.coversAllSlots && topology.masters.allSatisfy { nodes[$0]?.isReady == true }
+    }
+
+    var isHealthy: Bool {
+        topology.coversAllSlots && topology.masters.allSatisfy { nodes[$0]?.isHealthy == true }
+    }
+
+    var reconnects: Int { nodes.values.reduce(retiredReconnects) { $0 + $1.reconnects } }
+
+    /// The connection to `address`, created (and connecting) on first use.
+    func node(_ address: RedisNodeAddress) -> HiredisConnection {
+        if let connection = nodes[address] { return connection }
+        let connection = HiredisConnection(loop: loop, configuration: configuration.node(address), logger: logger)
+        connection.onIdle = { [weak connection] in
+            if let connection { RedisClient.send(on: connection, bytes: [Array("PING".utf8)]) { _ in } }
+        }
+        connection.onReady = { [weak self] in self?.nodeChanged(refresh: self?.topology.isEmpty ?? false) }
+        connection.onLost = { [weak self] _ in self?.nodeChanged(refresh: true) }
+        nodes[address] = connection
+        if !closed { connection.connect() }
+        return connection
+    }
+
+    /// The ready connection of the master serving `slot`, if there is one now.
+    func master(ofSlot slot: Int) -> RedisNodeAddress? { topology.owner(of: slot) }
+
+    private func nodeChanged(refresh: Bool) {
+        if refresh { refreshSoon() }
+        updateState()
+    }
+
+    private func updateState() {
+        let up = isConnected
+        guard up != wasUp else { return }
+        wasUp = up
+        onStateChange?(up)
+    }
+
+    // MARK: - Topology
+
+    func refreshSoon() {
+        refreshWanted = true
+        if loop.nowMs >= lastRefreshMs + Self.retryRefreshMs { refresh() }
+    }
+
+    private func tick() {
+        let now = loop.nowMs
+        if refreshWanted || !isConnected || now >= lastRefreshMs + Self.refreshEveryMs { refresh() }
+    }
+
+    private func refresh() {
+        guard !closed, !refreshing else { return }
+        // Ask a connected master first (it knows the newest map), else any connected node.
+        let source = topology.masters.lazy.compactMap { self.nodes[$0] }.first { $0.isReady }
+            ?? nodes.values.first { $0.isReady }
+        guard let source else {
+            // Nothing is connected: make sure the seeds are being tried.
+            for seed in configuration.cluster { _ = node(seed) }
+            return
+        }
+        refreshing = true
+        refreshWanted = false
+        lastRefreshMs = loop.nowMs
+        let seedHost = source.configuration.host
+        RedisClient.send(on: source, bytes: [Array("CLUSTER".utf8), Array("SHARDS".utf8)]) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let reply):
+                self.refreshed(ClusterTopology(shards: reply, seedHost: seedHost))
+            case .failure(.reply):
+                // Before Redis 7: CLUSTER SLOTS.
+                RedisClient.send(on: source, bytes: [Array("CLUSTER".utf8), Array("SLOTS".utf8)]) { [weak self] result in
+                    guard let self else { return }
+                    if case .success(let reply) = result { self.refreshed(ClusterTopology(slots: reply, seedHost: seedHost)) } else { self.refreshed(nil) }
+                }
+            case .failure:
+                self.refreshed(nil)
+            }
+        }
+    }
+
+    private func refreshed(_ fresh: ClusterTopology?) {
+        refreshing = false
+        guard !closed else { return }
+        guard let fresh, !fresh.isEmpty else {
+            refreshWanted = true
+            return
+        }
+        if fresh != topology {
+            let old = topology
+            topology = fresh
+            logger.info("redis cluster: \(fresh.masters.count) masters", metadata: ["masters": "\(fresh.masters)"])
+            for master in fresh.masters { _ = node(master) }
+            // A node that serves no slot any more (a demoted master) keeps no command connection;
+            // seeds stay, to find the cluster again should every master change.
+            for (address, connection) in nodes where !fresh.masters.contains(address) && !configuration.cluster.contains(address) {
+                retiredReconnects += connection.reconnects
+                connection.close()
+                nodes[address] = nil
+            }
+            if !old.isEmpty { logger.debug("redis cluster: slot map changed") }
+            refreshWanted = refreshWanted || !fresh.coversAllSlots
+        }
+        onTopologyChange?()
+        updateState()
+    }
+
+    // MARK: - Commands
+
+    typealias Completion = (Result<RedisValue, RedisError>, HiredisConnection?) -> Void
+
+    private final class Request {
+        var args: [[UInt8]]
+        let slot: Int?
+        let started: UInt64
+        let completion: Completion
+        var redirects = 0
+        var retries = 0
+        var ask: RedisNodeAddress?
+        init(args: [[UInt8]], slot: Int?, started: UInt64, completion: @escaping Completion) {
+            self.args = args
+            self.slot = slot
+            self.started = started
+            self.completion = completion
+        }
+    }
+
+    /// Sends to the master of the command's key (any master for a command without one); the
+    /// completion also gets the connection that answered (for a WAIT after a write).
+    func send(_ args: [[UInt8]], completion: @escaping Completion) {
+        if let first = args.first, Self.upper(first) == "SCAN", args.count >= 2 { return scan(args, completion: completion) }
+        let slot = Self.keyIndex(args).map { ClusterSlot.of(args[$0]) }
+        dispatch(Request(args: args, slot: slot, started: loop.nowMs, completion: completion))
+    }
+
+    private func dispatch(_ request: Request) {
+        let address: RedisNodeAddress?
+        if let ask = request.ask {
+            address = ask
+        } else if let slot = request.slot {
+            address = topology.owner(of: slot)
+        } else {
+            address = topology.masters.first { self.nodes[$0]?.isReady == true }
+        }
+        guard let address else { return retry(request, .disconnected) }
+        let target = node(address)
+        guard target.isReady else { return retry(request, .disconnected) }
+        let asked = request.ask != nil
+        request.ask = nil
+        if asked { RedisClient.send(on: target, bytes: [Array("ASKING".utf8)]) { _ in } }
+        RedisClient.send(on: target, bytes: request.args) { [weak self] result in
+            guard let self, !self.closed, case .failure(.reply(let message)) = result, request.redirects < Self.maxRedirects else {
+                return request.completion(result, target)
+            }
+            if let moved = Self.redirect(message, kind: "MOVED ", from: address) {
+                request.redirects += 1
+                self.topology.assign(moved.slot, to: moved.address)
+                self.refreshSoon()
+                return self.dispatch(request)
+            }
+            if !asked, let ask = Self.redirect(message, kind: "ASK ", from: address) {
+                request.redirects += 1
+                request.ask = ask.address
+                return self.dispatch(request)
+            }
+            if ["TRYAGAIN", "CLUSTERDOWN", "READONLY", "MASTERDOWN"].contains(where: { message.hasPrefix($0) }) {
+                return self.retry(request, .reply(message))
+            }
+            request.completion(result, target)
+        }
+    }
+
+    /// Tries again after a short backoff, while the command's time lasts.
+    private func retry(_ request: Request, _ error: RedisError) {
+        refreshSoon()
+        let delay = min(UInt64(25) << UInt64(min(request.retries, 4)), 200)
+        guard !closed, waiting < Self.maxWaiting, loop.nowMs + delay < request.started + configuration.commandTimeoutMs else {
+            return request.completion(.failure(error), nil)
+        }
+        request.retries += 1
+        waiting += 1
+        let timer = LoopTimer(loop: loop)
+        timer.start(timeoutMs: delay) { [weak self] in
+            timer.close()
+            guard let self else { return request.completion(.failure(error), nil) }
+            self.waiting -= 1
+            if self.closed { return request.completion(.failure(error), nil) }
+            self.dispatch(request)
+        }
+    }
+
+    /// `MOVED <slot> <host>:<port>` / `ASK …`; an empty host is the host that answered.
+    static func redirect(_ message: String, kind: String, from: RedisNodeAddress) -> (slot: Int, address: RedisNodeAddress)? {
+        guard message.hasPrefix(kind) else { return nil }
+        let parts = message.dropFirst(kind.count).split(separator: " ")
+        guard parts.count == 2, let slot = Int(parts[0]), let colon = parts[1].lastIndex(of: ":"),
+              let port = Int(parts[1][parts[1].index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = parts[1][..<colon]
+        let address = RedisNodeAddress(host: host.isEmpty || host == "?" ? from.host : String(host), port: port)
+        return (slot, address)
+    }
+
+    /// Where a command's (first) key is: after the name, or after EVAL/EVALSHA's script and count.
+    static func keyIndex(_ args: [[UInt8]]) -> Int? {
+        guard let name = args.first, args.count >= 2 else { return nil }
+        switch upper(name) {
+        case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO":
+            guard args.count >= 4, let count = Int(String(decoding: args[2], as: UTF8.self)), count > 0 else { return nil }
+            return 3
+        case "PING", "WAIT", "INFO", "CLUSTER", "ASKING", "DBSIZE", "FLUSHALL", "FLUSHDB", "SCRIPT", "CONFIG", "TIME":
+            return nil
+        default:
+            return 1
+        }
+    }
+
+    private static func upper(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.prefix(16).map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
+
+    // MARK: - SCAN across the masters
+
+    /// SCAN walks one master after the other; the cursor handed out is `<master index>:<cursor>`
+    /// (`0` still starts and ends the walk). Masters are taken in sorted order, so a cursor stays
+    /// meaningful while the map does not change; a walk across a fail-over may miss or repeat keys,
+    /// as SCAN may.
+    private func scan(_ args: [[UInt8]], completion: @escaping Completion) {
+        let cursor = String(decoding: args[1], as: UTF8.self)
+        var index = 0
+        var nodeCursor = "0"
+        if cursor != "0" {
+            let parts = cursor.split(separator: ":")
+            guard parts.count == 2, let i = Int(parts[0]), i >= 0 else { return completion(.failure(.reply("ERR invalid cursor")), nil) }
+            index = i
+            nodeCursor = String(parts[1])
+        }
+        let masters = topology.masters
+        guard index < masters.count else { return completion(index == 0 ? .failure(.disconnected) : .success(.array([.string(Array("0".utf8)), .array([])])), nil) }
+        let target = node(masters[index])
+        var forward = args
+        forward[1] = Array(nodeCursor.utf8)
+        RedisClient.send(on: target, bytes: forward) { result in
+            guard case .success(let reply) = result, var items = reply.array, items.count == 2, let next = items[0].text else {
+                return completion(result, target)
+            }
+            let combined = next != "0" ? "\(index):\(next)" : index + 1 < masters.count ? "\(index + 1):0" : "0"
+            items[0] = .string(Array(combined.utf8))
+            completion(.success(.array(items)), target)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RedisCluster: Sendable {}
