@@ -1,8 +1,12 @@
 # The two commands a fresh Debian machine needs (see README.md).
-.PHONY: run test sanitize chaos build setup clean
+.PHONY: run run-cluster test sanitize chaos build setup clean
 
 run:
 	scripts/run.sh
+
+# The same on a local Redis Cluster (3 masters + 3 replicas on ports 7001-7006, data in var/cluster).
+run-cluster:
+	scripts/run-cluster.sh
 
 test:
 	scripts/test.sh
