@@ -50,9 +50,14 @@ final class ClusterSubscriber {
         for shard in shards.values { shard.close() }
     }
 
-    var isConnected: Bool { cluster.isConnected && shards.values.allSatisfy { $0.channels.isEmpty || $0.isConnected } }
+    /// Every master has a connected subscriber, as has every node still holding channels.
+    var isConnected: Bool {
+        cluster.isConnected && cluster.topology.masters.allSatisfy { shards[$0]?.isConnected == true }
+            && shards.values.allSatisfy { $0.channels.isEmpty || $0.isConnected }
+    }
     var isHealthy: Bool {
-        cluster.isHealthy && parked.isEmpty && shards.values.allSatisfy { $0.channels.isEmpty || $0.isHealthy }
+        cluster.isHealthy && parked.isEmpty && cluster.topology.masters.allSatisfy { shards[$0]?.isHealthy == true }
+            && shards.values.allSatisfy { $0.channels.isEmpty || $0.isHealthy }
     }
     var reconnects: Int { shards.values.reduce(retiredReconnects + cluster.reconnects) { $0 + $1.reconnects } }
 
@@ -76,6 +81,9 @@ final class ClusterSubscriber {
 
     /// Puts every channel at its slot's master (after the map changed or came back).
     private func place() {
+        // A connection to every master from the start: a channel's first subscription there need
+        // not wait for a connect (and health does not dip while it would).
+        for master in cluster.topology.masters { _ = shard(master) }
         for channel in Array(placement.keys) { place(channel) }
         // Shards left without channels on nodes that are no longer masters go away.
         for (node, shard) in shards where shard.channels.isEmpty && !cluster.topology.masters.contains(node) {
@@ -94,9 +102,10 @@ final class ClusterSubscriber {
             cluster.refreshSoon()
             return
         }
+        // A channel its node ended (`leaving`) or one placed elsewhere before moved: replay.
+        let moved = current != nil || leaving[channel] != nil
         leaving[channel] = nil
         var waiting = parked.removeValue(forKey: channel) ?? []
-        let moved = current != nil
         if let current, let old = shards[current] { waiting += old.release(channel) }
         placement[channel] = owner
         shard(owner).subscribe(channel) { [weak self] in

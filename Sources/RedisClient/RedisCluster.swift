@@ -234,6 +234,9 @@ final class RedisCluster {
             if ["TRYAGAIN", "CLUSTERDOWN", "READONLY", "MASTERDOWN"].contains(where: { message.hasPrefix($0) }) {
                 return self.retry(request, .reply(message))
             }
+            if message.hasPrefix("CROSSSLOT") || message.hasPrefix("ERR") {
+                self.logger.debug("redis cluster: \(message)", metadata: ["node": "\(address)"])
+            }
             request.completion(result, target)
         }
     }
@@ -243,6 +246,7 @@ final class RedisCluster {
         refreshSoon()
         let delay = min(UInt64(25) << UInt64(min(request.retries, 4)), 200)
         guard !closed, waiting < Self.maxWaiting, loop.nowMs + delay < request.started + configuration.commandTimeoutMs else {
+            logger.debug("redis cluster: giving up after \(request.retries) retries: \(error)", metadata: ["slot": "\(request.slot.map(String.init) ?? "-")"])
             return request.completion(.failure(error), nil)
         }
         request.retries += 1

@@ -12,7 +12,9 @@ public final class LocalRedisCluster: @unchecked Sendable {
     /// The seeds for `--redis-cluster`.
     public var nodeList: String { servers.map { "\(host):\($0.port)" }.joined(separator: ",") }
 
-    public init(nodeTimeoutMs: Int = 1000) throws {
+    /// `durable`: AOF with `appendfsync always` on every node, so a killed node restarted before
+    /// (or after) its fail-over never comes back empty.
+    public init(nodeTimeoutMs: Int = 1000, durable: Bool = false) throws {
         var servers: [RedisServer] = []
         do {
             // Twelve distinct free ports: a client port and a bus port per node (the bus port
@@ -23,7 +25,7 @@ public final class LocalRedisCluster: @unchecked Sendable {
                 if !ports.contains(port) { ports.append(port) }
             }
             for i in 0..<6 {
-                servers.append(try RedisServer(port: ports[2 * i], arguments: [
+                servers.append(try RedisServer(port: ports[2 * i], durable: durable, arguments: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(ports[2 * i + 1]),
                     "--cluster-node-timeout", String(nodeTimeoutMs),
                     // The other shards keep serving while one fails over.
@@ -100,6 +102,16 @@ public final class LocalRedisCluster: @unchecked Sendable {
     }
 
     public func server(port: Int) -> RedisServer? { servers.first { $0.port == port } }
+
+    /// The class ids whose meta key (`att:{cid}:meta`) is on a live master, by master port.
+    public func classes() -> [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        for node in nodes() where node.isMaster && !node.slots.isEmpty {
+            let keys = server(port: node.port)?.cliArguments(["--scan", "--pattern", "att:{*}:meta"]) ?? ""
+            out[node.port] = keys.split(separator: "\n").map { String($0.dropFirst(5).dropLast(6)) }
+        }
+        return out
+    }
 
     /// The master serving `slot`, as a live node sees it.
     public func master(ofSlot slot: Int) -> Node? {
