@@ -89,7 +89,7 @@ final class RedisCluster {
         return connection
     }
 
-    /// The ready connection of the master serving `slot`, if there is one now.
+    /// The master serving `slot` in the current map, if any.
     func master(ofSlot slot: Int) -> RedisNodeAddress? { topology.owner(of: slot) }
 
     private func nodeChanged(refresh: Bool) {
@@ -196,8 +196,10 @@ final class RedisCluster {
     /// Sends to the master of the command's key (any master for a command without one); the
     /// completion also gets the connection that answered (for a WAIT after a write).
     func send(_ args: [[UInt8]], completion: @escaping Completion) {
-        if let first = args.first, Self.upper(first) == "SCAN", args.count >= 2 { return scan(args, completion: completion) }
-        let slot = Self.keyIndex(args).map { ClusterSlot.of(args[$0]) }
+        guard let first = args.first else { return completion(.failure(.reply("ERR empty command")), nil) }
+        let name = Self.upper(first)
+        if name == "SCAN", args.count >= 2 { return scan(args, completion: completion) }
+        let slot = Self.keyIndex(args, name: name).map { ClusterSlot.of(args[$0]) }
         dispatch(Request(args: args, slot: slot, started: loop.nowMs, completion: completion))
     }
 
@@ -273,9 +275,9 @@ final class RedisCluster {
     }
 
     /// Where a command's (first) key is: after the name, or after EVAL/EVALSHA's script and count.
-    static func keyIndex(_ args: [[UInt8]]) -> Int? {
-        guard let name = args.first, args.count >= 2 else { return nil }
-        switch upper(name) {
+    static func keyIndex(_ args: [[UInt8]], name: String? = nil) -> Int? {
+        guard let first = args.first, args.count >= 2 else { return nil }
+        switch name ?? upper(first) {
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO":
             guard args.count >= 4, let count = Int(String(decoding: args[2], as: UTF8.self)), count > 0 else { return nil }
             return 3
