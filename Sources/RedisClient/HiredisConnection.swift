@@ -231,14 +231,21 @@ final class HiredisConnection {
         return true
     }
 
-    /// Hands a command already in RESP form to hiredis (several commands back to back are sent
-    /// as they are; hiredis looks only at the first to decide where replies go).
-    func submit(formatted command: [UInt8], replies: Int, callback: ReplyCallback?, privdata: UnsafeMutableRawPointer?) -> Bool {
-        guard let ac = context, failure == nil else { return false }
-        let status = command.withUnsafeBytes {
-            redisAsyncFormattedCommand(ac, callback, privdata, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+    /// Appends a command in RESP form to the output buffer without registering a reply callback
+    /// (`redisAppendFormattedCommand` on the async context's own redisContext), and counts `replies`
+    /// deadlines. For the shard-channel commands hiredis 0.14 does not know: registered, each would
+    /// leave a callback record queued until the connection closes; their replies reach the
+    /// channel's callback by name instead (see ShardSubscriber).
+    func appendUnregistered(_ command: [UInt8], replies: Int) -> Bool {
+        guard let ac = context, failure == nil, ac.pointee.c.flags & Int32(REDIS_DISCONNECTING | REDIS_FREEING) == 0 else { return false }
+        let status = command.withUnsafeBytes { bytes in
+            withUnsafeMutablePointer(to: &ac.pointee.c) {
+                redisAppendFormattedCommand($0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
+            }
         }
         guard status == REDIS_OK else { return false }
+        // What hiredis' own command functions do after appending: have the loop write it.
+        ac.pointee.ev.addWrite?(ac.pointee.ev.data)
         let now = loop.nowMs
         lastActivityMs = now
         deadlines.append(now + configuration.commandTimeoutMs, count: replies)

@@ -10,7 +10,7 @@ import Logging
 ///   goes again (a redirect means the command did not run). `ASK` (a slot being migrated): `ASKING`
 ///   and the command once at the named node. `TRYAGAIN`, `CLUSTERDOWN`, `READONLY` (a demoted
 ///   master) and a master without a ready connection (a fail-over in progress): retried with a
-///   short backoff while the command's time (`commandTimeoutMs`) lasts, then failed as before.
+///   short backoff within `retryBudgetMs`, then failed as on a single node (`.disconnected` at once).
 /// - A command whose connection broke with it in flight is not retried (it may have run): it fails
 ///   with `.connection`/`.timeout`, as on a single node.
 /// - A lost connection, an incomplete slot map or a redirect refreshes the map (one refresh at a
@@ -243,11 +243,16 @@ final class RedisCluster {
         }
     }
 
-    /// Tries again after a short backoff, while the command's time lasts.
+    /// How long a command may wait for its slot to be served (a fail-over, a migration step) before
+    /// it fails as it would on a single node: a quarter of the command timeout, at most 500 ms, so
+    /// the few commands of one request together stay well within a client's patience.
+    var retryBudgetMs: UInt64 { min(configuration.commandTimeoutMs / 4, 500) }
+
+    /// Tries again after a short backoff, while the retry budget lasts.
     private func retry(_ request: Request, _ error: RedisError) {
         refreshSoon()
         let delay = min(UInt64(25) << UInt64(min(request.retries, 4)), 200)
-        guard !closed, waiting < Self.maxWaiting, loop.nowMs + delay < request.started + configuration.commandTimeoutMs else {
+        guard !closed, waiting < Self.maxWaiting, loop.nowMs + delay < request.started + retryBudgetMs else {
             logger.debug("redis cluster: giving up after \(request.retries) retries: \(error)", metadata: ["slot": "\(request.slot.map(String.init) ?? "-")"])
             return request.completion(.failure(error), nil)
         }

@@ -12,10 +12,11 @@ import Logging
 /// is not in subscribed mode, and disconnects on an error reply it has no callback for. So:
 /// - the connection first subscribes (classic) to a private keep-alive channel, which keeps hiredis
 ///   in subscribed mode for the connection's life;
-/// - a channel is subscribed as one formatted buffer `SUBSCRIBE ch` + `SSUBSCRIBE ch`: hiredis parses
-///   only the first command, registers the channel's callback, and the `ssubscribe`/`smessage`/
-///   `sunsubscribe` replies reach it by name. The classic subscription carries nothing (the scripts
-///   SPUBLISH only); it costs the server one dictionary entry;
+/// - a channel is subscribed with a classic `SUBSCRIBE ch` (hiredis registers the channel's callback)
+///   followed by `SSUBSCRIBE ch` appended to the output buffer without a callback; the `ssubscribe`/
+///   `smessage`/`sunsubscribe` replies reach the channel's callback by name. The classic
+///   subscription carries nothing (the scripts SPUBLISH only); it costs the server one dictionary
+///   entry;
 /// - unsubscribing is `UNSUBSCRIBE ch` + `SUNSUBSCRIBE ch`; hiredis drops the callback on the first
 ///   reply, so the second is usually not delivered and is never counted;
 /// - an `sunsubscribe` for a wanted channel with no command of ours outstanding comes from the
@@ -108,37 +109,45 @@ final class ShardSubscriber {
     }
 
     private func keepAlive(then action: (() -> Void)?) {
-        if send(Self.format([["SUBSCRIBE", keepAliveChannel]]), replies: 1, failing: "SUBSCRIBE") { keepAliveActions.append(action) }
+        if send(["SUBSCRIBE", keepAliveChannel], replies: 1) { keepAliveActions.append(action) }
     }
 
-    /// One classic SUBSCRIBE for all (registers hiredis' callbacks) and one SSUBSCRIBE per channel
-    /// (a cluster refuses SSUBSCRIBE across slots); two counted replies per channel.
+    /// One classic SUBSCRIBE for all (registers hiredis' callbacks by name), then one SSUBSCRIBE per
+    /// channel (a cluster refuses SSUBSCRIBE across slots) appended unregistered; two counted
+    /// replies per channel.
     private func submitSubscribe(_ list: [String]) {
-        let commands = [["SUBSCRIBE"] + list] + list.map { ["SSUBSCRIBE", $0] }
-        guard send(Self.format(commands), replies: 2 * list.count, failing: "SSUBSCRIBE") else { return }
+        guard send(["SUBSCRIBE"] + list, replies: list.count),
+              append(list.map { ["SSUBSCRIBE", $0] }, replies: list.count) else { return }
         for channel in list { outstanding[channel, default: 0] += 1 }
     }
 
+    /// UNSUBSCRIBE (hiredis drops the channel's callback on its reply), then SUNSUBSCRIBE appended
+    /// unregistered: its reply is usually not delivered and never counted.
     private func submitUnsubscribe(_ channel: String) {
-        guard send(Self.format([["UNSUBSCRIBE", channel], ["SUNSUBSCRIBE", channel]]), replies: 1, failing: "SUNSUBSCRIBE") else { return }
+        guard send(["UNSUBSCRIBE", channel], replies: 1), append([["SUNSUBSCRIBE", channel]], replies: 0) else { return }
         outstanding[channel, default: 0] += 1
     }
 
-    private func send(_ command: [UInt8], replies: Int, failing name: String) -> Bool {
+    private func send(_ args: [String], replies: Int) -> Bool {
         // hiredis keeps the callback of a subscribed channel for every message on it and calls it
         // once more with no reply when the context is freed; it reaches us through the connection,
         // which outlives the context.
-        let sent = connection.submit(formatted: command, replies: replies, callback: { ac, reply, _ in
+        let sent = connection.submit(args.map { Array($0.utf8) }, replies: replies, callback: { ac, reply, _ in
             guard let ac, let reply else { return }
             LibuvBridge.owner(of: ac).onPush?(UnsafePointer(reply.assumingMemoryBound(to: redisReply.self)))
         }, privdata: nil)
-        guard sent else {
-            // A ready connection that refuses a command is broken: reconnecting resubscribes every
-            // wanted channel, so no waiter is stranded.
-            if connection.isReady { connection.fail(.connection("\(name) could not be sent")) }
-            return false
-        }
-        return true
+        return sent || broken(args[0])
+    }
+
+    private func append(_ commands: [[String]], replies: Int) -> Bool {
+        connection.appendUnregistered(Self.format(commands), replies: replies) || broken(commands[0][0])
+    }
+
+    /// A ready connection that refuses a command is broken: reconnecting resubscribes every wanted
+    /// channel, so no waiter is stranded.
+    private func broken(_ command: String) -> Bool {
+        if connection.isReady { connection.fail(.connection("\(command) could not be sent")) }
+        return false
     }
 
     /// RESP arrays of bulk strings, back to back.
