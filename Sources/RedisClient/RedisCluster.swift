@@ -25,6 +25,7 @@ final class RedisCluster {
     private var closed = false
     private var refreshing = false
     private var refreshWanted = false
+    private var refreshFailing = false
     private var lastRefreshMs: UInt64 = 0
     private var tickTimer: LoopTimer?
     private var wasUp = false
@@ -134,28 +135,37 @@ final class RedisCluster {
             guard let self else { return }
             switch result {
             case .success(let reply):
-                self.refreshed(ClusterTopology(shards: reply, seedHost: seedHost))
+                self.refreshed(ClusterTopology(shards: reply, seedHost: seedHost), from: source)
             case .failure(.reply):
                 // Before Redis 7: CLUSTER SLOTS.
                 RedisClient.send(on: source, bytes: [Array("CLUSTER".utf8), Array("SLOTS".utf8)]) { [weak self] result in
                     guard let self else { return }
-                    if case .success(let reply) = result { self.refreshed(ClusterTopology(slots: reply, seedHost: seedHost)) } else { self.refreshed(nil) }
+                    switch result {
+                    case .success(let reply): self.refreshed(ClusterTopology(slots: reply, seedHost: seedHost), from: source)
+                    case .failure(let error): self.refreshed(nil, from: source, error: error)
+                    }
                 }
-            case .failure:
-                self.refreshed(nil)
+            case .failure(let error):
+                self.refreshed(nil, from: source, error: error)
             }
         }
     }
 
-    private func refreshed(_ fresh: ClusterTopology?) {
+    private func refreshed(_ fresh: ClusterTopology?, from source: HiredisConnection, error: RedisError? = nil) {
         refreshing = false
         guard !closed else { return }
         guard let fresh, !fresh.isEmpty else {
             refreshWanted = true
+            // Once per streak: e.g. a node without cluster support, or a cluster not formed yet.
+            if !refreshFailing {
+                refreshFailing = true
+                let address = "\(source.configuration.host):\(source.configuration.port)"
+                logger.warning("redis cluster: no slot map from \(address): \(error?.description ?? "no master serves any slot"); retrying")
+            }
             return
         }
+        refreshFailing = false
         if fresh != topology {
-            let old = topology
             topology = fresh
             logger.info("redis cluster: \(fresh.masters.count) masters", metadata: ["masters": "\(fresh.masters)"])
             for master in fresh.masters { _ = node(master) }
@@ -166,7 +176,6 @@ final class RedisCluster {
                 connection.close()
                 nodes[address] = nil
             }
-            if !old.isEmpty { logger.debug("redis cluster: slot map changed") }
             refreshWanted = refreshWanted || !fresh.coversAllSlots
         }
         onTopologyChange?()
