@@ -15,7 +15,8 @@ test:
 sanitize:
 	scripts/sanitize.sh all
 
-# The long fault runs (release build; kill -9 / SIGSTOP of Redis, kill -9 of a hub under load);
+# The long fault runs (release build; kill -9 / SIGSTOP of Redis, kill -9 of a hub, kill -9 of a
+# Redis Cluster master under load);
 # writes var/chaos/results.md. Not part of `make test`.
 chaos:
 	scripts/chaos.sh
