@@ -112,7 +112,7 @@ public final class RedisClient {
 
     /// The cluster's `run`: the script goes to its key's master (following redirects, loading the
     /// script there on NOSCRIPT: each node has its own script cache); the WAIT follows the reply,
-    /// on the connection that ran the write, so it covers exactly that write.
+    /// on the connection that ran the write (`awaitReplica`).
     private func runInCluster(_ cluster: RedisCluster, _ script: RedisScript, tail: [[UInt8]], byDigest: Bool, durable: Bool,
                               completion: @escaping Completion) {
         let head = byDigest ? [Array("EVALSHA".utf8), Array(script.sha1.utf8)] : [Array("EVAL".utf8), Array(script.source.utf8)]
@@ -123,8 +123,37 @@ public final class RedisClient {
             guard durable, case .success = result, let node else { return completion(result) }
             let call = DurableCall(completion)
             call.written(result, awaitingReplica: true)
-            let wait = ["WAIT", "1", String(node.configuration.replicaWaitMs)].map { Array($0.utf8) }
-            Self.send(on: node, bytes: wait) { call.replicated($0) }
+            self?.awaitReplica(call, on: node) ?? call.replicated(.failure(.disconnected))
+        }
+    }
+
+    /// Writes whose replies came in, waiting for the next WAIT on their node's connection.
+    private final class WaitBatch {
+        var calls: [DurableCall] = []
+        var inFlight = false
+    }
+    private var waitBatches: [RedisNodeAddress: WaitBatch] = [:]
+
+    /// At most one WAIT in flight per connection, covering every write answered before it was sent:
+    /// a blocked WAIT (no replica after a fail-over) holds up everything behind it on the
+    /// connection, so one per write would queue them up one replica timeout each.
+    private func awaitReplica(_ call: DurableCall, on node: HiredisConnection) {
+        let address = RedisNodeAddress(host: node.configuration.host, port: node.configuration.port)
+        let batch = waitBatches[address] ?? WaitBatch()
+        waitBatches[address] = batch
+        batch.calls.append(call)
+        if !batch.inFlight { sendWait(batch, on: node) }
+    }
+
+    private func sendWait(_ batch: WaitBatch, on node: HiredisConnection) {
+        let calls = batch.calls
+        batch.calls = []
+        batch.inFlight = true
+        let wait = ["WAIT", "1", String(node.configuration.replicaWaitMs)].map { Array($0.utf8) }
+        Self.send(on: node, bytes: wait) { [weak self] result in
+            batch.inFlight = false
+            for call in calls { call.replicated(result) }
+            if !batch.calls.isEmpty { self?.sendWait(batch, on: node) }
         }
     }
 
