@@ -12,7 +12,7 @@
 /// | `att:{cid}:audit` | stream | who did what, when, from which address |
 /// | `att:{cid}:pending` | hash | student id → JSON `{name, at, denied?}` of an unknown student's enrolment request (`enrol_unknown: approve`) |
 /// | `att:{cid}:purged` | hash | tombstone of a purged class (the only key it leaves) |
-/// | `att:{cid}:live` | channel | the same event bytes, published as they are appended |
+/// | `att:{cid}:live` | shard channel | the same event bytes, SPUBLISHed as they are appended (same slot as the class) |
 /// | `att:code:<6 digits>` | string | join code → class id, while the class is open |
 /// | `att:closing` | zset | open class ids by `closes_at_ms`, for the auto-close sweep |
 /// | `att:retained` | zset | closed class ids by close time, for the retention purge |
@@ -63,7 +63,7 @@ public enum Keys {
     }
 }
 
-/// The pub/sub channel carrying a class's live events (the hub subscribes to it).
+/// The shard channel carrying a class's live events (SPUBLISH; the hub SSUBSCRIBEs to it).
 public func liveChannel(_ classId: String) -> String { Keys.live(classId) }
 
 /// The stream holding a class's event log (the hub replays from it).

@@ -231,6 +231,27 @@ final class HiredisConnection {
         return true
     }
 
+    /// Appends a command in RESP form to the output buffer without registering a reply callback
+    /// (`redisAppendFormattedCommand` on the async context's own redisContext), and counts `replies`
+    /// deadlines. For the shard-channel commands hiredis 0.14 does not know: registered, each would
+    /// leave a callback record queued until the connection closes; their replies reach the
+    /// channel's callback by name instead (see ShardSubscriber).
+    func appendUnregistered(_ command: [UInt8], replies: Int) -> Bool {
+        guard let ac = context, failure == nil, ac.pointee.c.flags & Int32(REDIS_DISCONNECTING | REDIS_FREEING) == 0 else { return false }
+        let status = command.withUnsafeBytes { bytes in
+            withUnsafeMutablePointer(to: &ac.pointee.c) {
+                redisAppendFormattedCommand($0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
+            }
+        }
+        guard status == REDIS_OK else { return false }
+        // What hiredis' own command functions do after appending: have the loop write it.
+        ac.pointee.ev.addWrite?(ac.pointee.ev.data)
+        let now = loop.nowMs
+        lastActivityMs = now
+        deadlines.append(now + configuration.commandTimeoutMs, count: replies)
+        return true
+    }
+
     /// One expected reply arrived (in order: it settles the oldest deadline).
     func replyArrived() {
         deadlines.removeFirst()

@@ -6,33 +6,47 @@ import Logging
 /// a command issued while disconnected fails at once with `.disconnected` rather than waiting,
 /// and one whose reply does not come within `commandTimeoutMs` fails with `.timeout`, so callers
 /// can answer 503 instead of hanging.
+///
+/// With `configuration.cluster` set it talks to a Redis Cluster instead (`RedisCluster`: one
+/// connection per master, commands routed by their key's slot, redirects followed); the
+/// single-node path stays one branch away from the hiredis call.
 public final class RedisClient {
+    /// The connection of a single-node client (the cluster's first seed connection otherwise, unused).
     let connection: HiredisConnection
+    let cluster: RedisCluster?
 
     public init(loop: EventLoop, configuration: RedisConfiguration, logger: Logger) {
         connection = HiredisConnection(loop: loop, configuration: configuration, logger: logger)
+        cluster = configuration.cluster.isEmpty ? nil : RedisCluster(loop: loop, configuration: configuration, logger: logger)
         // A PING on an idle connection: its deadline notices a dead or stalled server.
-        connection.onIdle = { [weak self] in self?.send(["PING"]) { _ in } }
+        connection.onIdle = { [weak connection] in
+            if let connection { Self.send(on: connection, bytes: [Array("PING".utf8)]) { _ in } }
+        }
     }
 
     /// The loop this client (and whoever shares it) runs on.
     public var loop: EventLoop { connection.loop }
 
-    public func connect() { connection.connect() }
-    public func close() { connection.close() }
-    /// Connected and ready for commands.
-    public var isConnected: Bool { connection.isReady }
+    public func connect() { if let cluster { cluster.connect() } else { connection.connect() } }
+    public func close() { if let cluster { cluster.close() } else { connection.close() } }
+    /// Connected and ready for commands (in a cluster: to every master).
+    public var isConnected: Bool { cluster?.isConnected ?? connection.isReady }
     /// Connected, and no reply overdue: false within about half the command timeout of Redis stalling.
-    public var isHealthy: Bool { connection.isHealthy }
-    public var reconnects: Int { connection.reconnects }
+    public var isHealthy: Bool { cluster?.isHealthy ?? connection.isHealthy }
+    public var reconnects: Int { cluster?.reconnects ?? connection.reconnects }
     public var configuration: RedisConfiguration { connection.configuration }
 
-    /// Called with true when a connection is (re)established, false when it is lost.
+    /// Called with true when a connection is (re)established, false when it is lost (in a cluster:
+    /// true once every slot's master is connected, false when one of them is lost).
     public var onStateChange: ((Bool) -> Void)? {
         didSet {
             let handler = onStateChange
-            connection.onReady = { handler?(true) }
-            connection.onLost = { _ in handler?(false) }
+            if let cluster {
+                cluster.onStateChange = handler
+            } else {
+                connection.onReady = { handler?(true) }
+                connection.onLost = { _ in handler?(false) }
+            }
         }
     }
 
@@ -48,6 +62,11 @@ public final class RedisClient {
     }
 
     public func send(bytes args: [[UInt8]], completion: @escaping Completion) {
+        if let cluster { return cluster.send(args) { result, _ in completion(result) } }
+        Self.send(on: connection, bytes: args, completion: completion)
+    }
+
+    static func send(on connection: HiredisConnection, bytes args: [[UInt8]], completion: @escaping Completion) {
         guard connection.isReady else { completion(.failure(.disconnected)); return }
         let pending = Unmanaged.passRetained(Pending(completion))
         let submitted = connection.submit(args, callback: { ac, reply, privdata in
@@ -87,7 +106,55 @@ public final class RedisClient {
         for key in keys { tail.append(Array(key.utf8)) }
         tail.append(contentsOf: args)
         let durable = script.writes && connection.configuration.durability == .replica
+        if let cluster { return runInCluster(cluster, script, tail: tail, byDigest: true, durable: durable, completion: completion) }
         run(script, tail: tail, byDigest: true, durable: durable, completion: completion)
+    }
+
+    /// The cluster's `run`: the script goes to its key's master (following redirects, loading the
+    /// script there on NOSCRIPT: each node has its own script cache); the WAIT follows the reply,
+    /// on the connection that ran the write (`awaitReplica`).
+    private func runInCluster(_ cluster: RedisCluster, _ script: RedisScript, tail: [[UInt8]], byDigest: Bool, durable: Bool,
+                              completion: @escaping Completion) {
+        let head = byDigest ? [Array("EVALSHA".utf8), Array(script.sha1.utf8)] : [Array("EVAL".utf8), Array(script.source.utf8)]
+        cluster.send(head + tail) { [weak self] result, node in
+            if byDigest, case .failure(.reply(let message)) = result, message.hasPrefix("NOSCRIPT"), let self {
+                return self.runInCluster(cluster, script, tail: tail, byDigest: false, durable: durable, completion: completion)
+            }
+            guard durable, case .success = result, let node else { return completion(result) }
+            let call = DurableCall(completion)
+            call.written(result, awaitingReplica: true)
+            self?.awaitReplica(call, on: node) ?? call.replicated(.failure(.disconnected))
+        }
+    }
+
+    /// Writes whose replies came in, waiting for the next WAIT on their node's connection.
+    private final class WaitBatch {
+        var calls: [DurableCall] = []
+        var inFlight = false
+    }
+    private var waitBatches: [RedisNodeAddress: WaitBatch] = [:]
+
+    /// At most one WAIT in flight per connection, covering every write answered before it was sent:
+    /// a blocked WAIT (no replica after a fail-over) holds up everything behind it on the
+    /// connection, so one per write would queue them up one replica timeout each.
+    private func awaitReplica(_ call: DurableCall, on node: HiredisConnection) {
+        let address = RedisNodeAddress(host: node.configuration.host, port: node.configuration.port)
+        let batch = waitBatches[address] ?? WaitBatch()
+        waitBatches[address] = batch
+        batch.calls.append(call)
+        if !batch.inFlight { sendWait(batch, on: node) }
+    }
+
+    private func sendWait(_ batch: WaitBatch, on node: HiredisConnection) {
+        let calls = batch.calls
+        batch.calls = []
+        batch.inFlight = true
+        let wait = ["WAIT", "1", String(node.configuration.replicaWaitMs)].map { Array($0.utf8) }
+        Self.send(on: node, bytes: wait) { [weak self] result in
+            batch.inFlight = false
+            for call in calls { call.replicated(result) }
+            if !batch.calls.isEmpty { self?.sendWait(batch, on: node) }
+        }
     }
 
     private func run(_ script: RedisScript, tail: [[UInt8]], byDigest: Bool, durable: Bool, completion: @escaping Completion) {

@@ -13,6 +13,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var keepAliveMs: UInt64 = 1000
     /// Whether acknowledged writes wait for a replica (see `RedisDurability`).
     public var durability: RedisDurability = .none
+    /// Redis Cluster seed nodes; empty for a single Redis at `host:port`. The client learns the rest
+    /// of the cluster from them.
+    public var cluster: [RedisNodeAddress] = []
 
     public init(host: String, port: Int, password: String? = nil, database: Int = 0) {
         self.host = host
@@ -61,6 +64,56 @@ public struct RedisConfiguration: Sendable, Equatable {
         }
         if host.isEmpty || host == "localhost" { host = "127.0.0.1" }
         self.init(host: host, port: port, password: password?.isEmpty == true ? nil : password, database: database)
+    }
+}
+
+extension RedisConfiguration {
+    public struct InvalidNodeList: Error, CustomStringConvertible {
+        public let text: String
+        public var description: String { "invalid Redis Cluster node list '\(text)' (expected host:port[,host:port…])" }
+    }
+
+    /// A cluster client's configuration from `host:port[,host:port…]` (seed nodes; a password
+    /// or a database do not apply: cluster nodes have only database 0).
+    public init(clusterNodes text: String, password: String? = nil) throws {
+        var nodes: [RedisNodeAddress] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard var node = RedisNodeAddress(part.drop(while: { $0 == " " })), !node.host.contains(" ") else {
+                throw InvalidNodeList(text: text)
+            }
+            if node.host == "localhost" { node.host = "127.0.0.1" }
+            guard !nodes.contains(node) else { throw InvalidNodeList(text: text) }
+            nodes.append(node)
+        }
+        guard let first = nodes.first, nodes.count <= 64 else { throw InvalidNodeList(text: text) }
+        self.init(host: first.host, port: first.port, password: password)
+        cluster = nodes
+    }
+
+    /// The same settings for one node of the cluster.
+    func node(_ address: RedisNodeAddress) -> RedisConfiguration {
+        var copy = self
+        copy.host = address.host
+        copy.port = address.port
+        copy.database = 0
+        return copy
+    }
+}
+
+/// One Redis node, as `CLUSTER SHARDS`, `MOVED` and `ASK` name it.
+public struct RedisNodeAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+    public var description: String { "\(host):\(port)" }
+    public static func < (a: Self, b: Self) -> Bool { (a.host, a.port) < (b.host, b.port) }
+
+    /// `host:port` (the last colon separates the port, so an IPv6 host works as Redis prints it).
+    init?(_ text: Substring) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = text[..<colon]
+        guard !host.isEmpty else { return nil }
+        self.init(host: String(host), port: port)
     }
 }
 

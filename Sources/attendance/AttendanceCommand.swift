@@ -20,6 +20,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Redis URL (env ATTENDANCE_REDIS, config `redis`; default redis://127.0.0.1:6379).")
     var redis: String?
 
+    @Option(help: "Redis Cluster seed nodes host:port[,host:port…], instead of --redis (env ATTENDANCE_REDIS_CLUSTER, config `redis_cluster`).")
+    var redisCluster: String?
+
     @Option(help: "Milliseconds a Redis command may wait for its reply before it fails (503) and the connection is re-established (env ATTENDANCE_REDIS_TIMEOUT_MS, config `redis_timeout_ms`; default 2000).")
     var redisTimeoutMs: Int?
 
@@ -57,9 +60,21 @@ struct CommonOptions: ParsableArguments {
     }
 
     func redisConfiguration(_ settings: Settings) throws -> RedisConfiguration {
-        let url = settings.value(flag: redis, env: "ATTENDANCE_REDIS", key: "redis", default: "redis://127.0.0.1:6379")!
+        // --redis-cluster and --redis exclude each other; the more specific source wins (a cluster
+        // flag over the config file's `redis`), the same source for both is an error.
+        let urlLevel = settings.level(flag: redis, env: "ATTENDANCE_REDIS", key: "redis")
+        let clusterLevel = settings.level(flag: redisCluster, env: "ATTENDANCE_REDIS_CLUSTER", key: "redis_cluster")
+        guard clusterLevel == 0 || urlLevel != clusterLevel else {
+            throw ValidationError("give either a Redis URL (redis) or Redis Cluster nodes (redis_cluster), not both")
+        }
         var configuration: RedisConfiguration
-        do { configuration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+        do {
+            if clusterLevel > urlLevel {
+                configuration = try RedisConfiguration(clusterNodes: settings.value(flag: redisCluster, env: "ATTENDANCE_REDIS_CLUSTER", key: "redis_cluster")!)
+            } else {
+                configuration = try RedisConfiguration(url: settings.value(flag: redis, env: "ATTENDANCE_REDIS", key: "redis", default: "redis://127.0.0.1:6379")!)
+            }
+        } catch { throw ValidationError("\(error)") }
         let timeout = settings.integer(flag: redisTimeoutMs, env: "ATTENDANCE_REDIS_TIMEOUT_MS", key: "redis_timeout_ms",
                                        default: Int(configuration.commandTimeoutMs))
         guard let timeout, (100...60_000).contains(timeout) else {

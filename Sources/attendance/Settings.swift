@@ -46,6 +46,15 @@ struct Settings {
         return fallback
     }
 
+    /// Where `value(flag:env:key:)` would find a setting: 3 flag, 2 environment, 1 config file, 0 nowhere
+    /// (for two settings that exclude each other: the more specific source wins).
+    func level(flag: String?, env: String, key: String) -> Int {
+        if flag != nil { return 3 }
+        if let v = environment[env], !v.isEmpty { return 2 }
+        if let v = file[key], !v.isEmpty { return 1 }
+        return 0
+    }
+
     /// `value(flag:env:key:default:)` read as an integer; nil when the winning text is not one (the
     /// caller says which range it wanted).
     func integer(flag: Int?, env: String, key: String, default fallback: Int) -> Int? {

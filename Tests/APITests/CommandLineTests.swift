@@ -106,4 +106,22 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(expected), result.stderr)
         }
     }
+
+    func testServersRefuseMalformedOrConflictingRedisClusterSettings() throws {
+        let base = ["--dev", "--listen", "127.0.0.1:0"]
+        for command in ["hub", "api"] {
+            let cases: [([String], [String: String], String)] = [
+                (["--redis-cluster", "127.0.0.1"], [:], "invalid Redis Cluster node list '127.0.0.1'"),
+                (["--redis-cluster", "127.0.0.1:7001,127.0.0.1:99999"], [:], "invalid Redis Cluster node list"),
+                ([], ["ATTENDANCE_REDIS_CLUSTER": "127.0.0.1:7001,,"], "invalid Redis Cluster node list"),
+                (["--redis", "redis://127.0.0.1:1", "--redis-cluster", "127.0.0.1:7001"], [:], "not both"),
+                ([], ["ATTENDANCE_REDIS": "redis://127.0.0.1:1", "ATTENDANCE_REDIS_CLUSTER": "127.0.0.1:7001"], "not both"),
+            ]
+            for (flags, environment, expected) in cases {
+                let result = try XCTUnwrap(try run([command] + base + flags, environment: environment), "\(command) started with \(flags)")
+                XCTAssertNotEqual(result.status, 0)
+                XCTAssertTrue(result.stderr.contains(expected), result.stderr)
+            }
+        }
+    }
 }

@@ -87,9 +87,14 @@ class FaultTestCase: XCTestCase {
     /// Runs the real `attendance-load` (built beside `attendance`) with `--json`; the exit status,
     /// the parsed result object, and stderr.
     func runLoad(_ arguments: [String]) throws -> (status: Int32, json: [String: Any]?, stderr: String) {
+        try Self.runLoad(arguments, directory: redis.directory)
+    }
+
+    /// `runLoad` with its output files in `directory` (callable off the test's thread).
+    static func runLoad(_ arguments: [String], directory: String) throws -> (status: Int32, json: [String: Any]?, stderr: String) {
         let binary = URL(fileURLWithPath: AttendanceProcess.executable).deletingLastPathComponent()
             .appendingPathComponent("attendance-load").path
-        let output = redis.directory + "/load-\(UInt32.random(in: 0...UInt32.max)).json"
+        let output = directory + "/load-\(UInt32.random(in: 0...UInt32.max)).json"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments + ["--json", output]

@@ -59,7 +59,7 @@ final class FanOutTests: HubTestCase {
         for i in 0..<200 {
             let sid = i % 10 == 0 ? "s1" : "x\(i)"
             let payload = #"{"type":"event","class_id":"\#(created.classId)","offset":"\#(base)-\#(i)","event":"checked_in","student_id":"\#(sid)","status":"present","at_ms":\#(base),"method":"qr"}"#
-            redis.send(["PUBLISH", liveChannel(created.classId), payload]) { _ in done += 1 }
+            redis.send(["SPUBLISH", liveChannel(created.classId), payload]) { _ in done += 1 }
         }
         XCTAssertTrue(runLoop(loop) { done == 200 })
         XCTAssertTrue(runLoop(loop) { teachers.allSatisfy { $0.messages(type: "event", event: "checked_in").count == 200 } })

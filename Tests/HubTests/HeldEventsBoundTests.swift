@@ -57,7 +57,7 @@ final class HeldEventsBoundTests: HubTestCase {
             let offset = "\(base)-\(i)"
             let json = #"{"type":"event","class_id":"\#(created.classId)","offset":"\#(offset)","event":"joined","student_id":"x\#(i)","name":"X","status":"unmarked"}"#
             send(["XADD", Keys.events(created.classId), offset, "e", json, "s", "x\(i)"])
-            send(["PUBLISH", Keys.live(created.classId), json])
+            send(["SPUBLISH", Keys.live(created.classId), json])
         }
         XCTAssertTrue(runLoop(loop, timeoutMs: 10_000) { (self.metric(hub, "attendance_hub_held_overflows_total") ?? 0) >= 1 },
                       "held live events were not bounded")

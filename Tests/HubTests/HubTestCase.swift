@@ -112,7 +112,7 @@ class HubTestCase: XCTestCase {
 
     func publish(_ channel: String, _ payload: String) {
         var done = false
-        redis.send(["PUBLISH", channel, payload]) { _ in done = true }
+        redis.send(["SPUBLISH", channel, payload]) { _ in done = true }
         runLoop(loop) { done }
     }
 

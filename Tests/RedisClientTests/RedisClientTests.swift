@@ -82,20 +82,20 @@ final class RedisClientTests: XCTestCase {
         XCTAssertTrue(runLoop(loop) { confirmed })
         subscriber.subscribe("ch:b")
         var published = 0
-        client.send(["PUBLISH", "ch:a", "{\"x\":1}"]) { _ in published += 1 }
-        client.send(["PUBLISH", "ch:c", "nobody"]) { _ in published += 1 }
+        client.send(["SPUBLISH", "ch:a", "{\"x\":1}"]) { _ in published += 1 }
+        client.send(["SPUBLISH", "ch:c", "nobody"]) { _ in published += 1 }
         XCTAssertTrue(runLoop(loop) { received.count == 1 && published == 2 })
         XCTAssertEqual(received.first?.0, "ch:a")
         XCTAssertEqual(received.first?.1, Array("{\"x\":1}".utf8))
         subscriber.unsubscribe("ch:a")
         var unsubscribedCount: Int64 = -1
-        // Once PUBSUB NUMSUB reports 0 for ch:a, a publish must not arrive.
+        // Once PUBSUB SHARDNUMSUB reports 0 for ch:a, a publish must not arrive.
         XCTAssertTrue(runLoop(loop) {
-            client.send(["PUBSUB", "NUMSUB", "ch:a"]) { unsubscribedCount = (try? $0.get().array?[1].int) ?? -1 }
+            client.send(["PUBSUB", "SHARDNUMSUB", "ch:a"]) { unsubscribedCount = (try? $0.get().array?[1].int) ?? -1 }
             return unsubscribedCount == 0
         })
-        client.send(["PUBLISH", "ch:a", "late"]) { _ in published += 1 }
-        client.send(["PUBLISH", "ch:b", "b"]) { _ in published += 1 }
+        client.send(["SPUBLISH", "ch:a", "late"]) { _ in published += 1 }
+        client.send(["SPUBLISH", "ch:b", "b"]) { _ in published += 1 }
         XCTAssertTrue(runLoop(loop) { received.count == 2 })
         XCTAssertEqual(received.map(\.0), ["ch:a", "ch:b"])
     }
@@ -129,9 +129,47 @@ final class RedisClientTests: XCTestCase {
         XCTAssertTrue(runLoop(loop, timeoutMs: 10000) { client.isConnected && resubscribed == 1 })
         XCTAssertEqual(states, [false, true])
         XCTAssertEqual(client.reconnects, 1)
-        client.send(["PUBLISH", "room", "back"]) { _ in }
+        client.send(["SPUBLISH", "room", "back"]) { _ in }
         XCTAssertTrue(runLoop(loop) { messages.count == 1 })
         XCTAssertEqual(messages, [Array("back".utf8)])
+    }
+
+    /// hiredis 0.14 has no notion of shard channels (see ShardSubscriber): replies it routes
+    /// differently from ours would leave a counted reply unanswered, and the command timeout would
+    /// drop the connection. Subscribe/unsubscribe churn, overlapping and repeated, over a connection
+    /// with a short timeout and keep-alive must leave it healthy, never reconnected, and delivering.
+    func testShardChannelChurnKeepsTheConnectionHealthy() throws {
+        let loop = try EventLoop()
+        let server = RedisServer.shared
+        var configuration = RedisConfiguration(host: server.host, port: server.port)
+        configuration.commandTimeoutMs = 300
+        configuration.keepAliveMs = 50
+        let client = connected(loop, server)
+        let subscriber = RedisSubscriber(loop: loop, configuration: configuration, logger: logger)
+        defer { client.close(); subscriber.close() }
+        subscriber.connect()
+        XCTAssertTrue(runLoop(loop) { subscriber.isConnected })
+        var received: [String] = []
+        subscriber.onMessage = { channel, _ in received.append(channel) }
+        let prefix = "churn:\(UInt32.random(in: 0...UInt32.max)):"
+        for round in 0..<200 {
+            let channel = prefix + String(round % 7)
+            subscriber.subscribe(channel)
+            if round % 3 == 0 { subscriber.unsubscribe(channel) }
+            if round % 5 == 0 { subscriber.unsubscribe(prefix + String((round + 1) % 7)) }
+        }
+        var confirmed = false
+        subscriber.subscribe(prefix + "last") { confirmed = true }
+        XCTAssertTrue(runLoop(loop) { confirmed })
+        // Several keep-alive rounds and command timeouts long.
+        runLoop(loop, timeoutMs: 1500) { false }
+        XCTAssertEqual(subscriber.reconnects, 0, "no reply was left unanswered")
+        XCTAssertTrue(subscriber.isHealthy)
+        var published: Int64 = -1
+        client.send(["SPUBLISH", prefix + "last", "x"]) { published = (try? $0.get().int) ?? -2 }
+        XCTAssertTrue(runLoop(loop) { published >= 0 })
+        XCTAssertEqual(published, 1, "one shard subscriber")
+        XCTAssertTrue(runLoop(loop) { received.last == prefix + "last" })
     }
 
     func testURLParsing() throws {

@@ -100,7 +100,7 @@ final class RedisFaultTests: XCTestCase {
 
         try server.start()
         XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && pair.resubscribed == 1 }, "reconnects after the restart")
-        XCTAssertEqual(try result(loop) { client.send(["PUBLISH", "room", "back"], completion: $0) }?.get(), .integer(1))
+        XCTAssertEqual(try result(loop) { client.send(["SPUBLISH", "room", "back"], completion: $0) }?.get(), .integer(1))
         XCTAssertTrue(runLoop(loop) { pair.messages == [Array("back".utf8)] })
     }
 
@@ -127,7 +127,7 @@ final class RedisFaultTests: XCTestCase {
             XCTAssertNotEqual(error, .timeout, "a reset is noticed at once, not by the timeout")
         }
         XCTAssertTrue(runLoop(loop, timeoutMs: 15_000) { client.isConnected && pair.resubscribed == 1 && client.reconnects == 1 })
-        XCTAssertEqual(try result(loop) { client.send(["PUBLISH", "room", "x"], completion: $0) }?.get(), .integer(1))
+        XCTAssertEqual(try result(loop) { client.send(["SPUBLISH", "room", "x"], completion: $0) }?.get(), .integer(1))
     }
 
     func testCommandTimesOutWhenRedisStallsAndRecoversAfter() throws {
@@ -211,7 +211,7 @@ final class RedisFaultTests: XCTestCase {
 
         proxy.setHoldReplies(true)
         subscriber.subscribe("race") { events.append("first confirmed") }
-        XCTAssertTrue(runLoop(loop) { server.cli("PUBSUB", "NUMSUB", "race").hasSuffix("1") }, "Redis has the first SUBSCRIBE")
+        XCTAssertTrue(runLoop(loop) { server.cli("PUBSUB", "SHARDNUMSUB", "race").hasSuffix("1") }, "Redis has the first SSUBSCRIBE")
         proxy.setHoldRequests(true)
         subscriber.unsubscribe("race")
         subscriber.subscribe("race") { events.append("second confirmed") }
@@ -223,7 +223,7 @@ final class RedisFaultTests: XCTestCase {
 
         proxy.setHoldRequests(false)
         XCTAssertTrue(runLoop(loop) { events == ["second confirmed"] })
-        XCTAssertEqual(server.cli("PUBLISH", "race", "m"), "1")
+        XCTAssertEqual(server.cli("SPUBLISH", "race", "m"), "1")
         XCTAssertTrue(runLoop(loop) { events == ["second confirmed", "m"] })
     }
 }

@@ -25,10 +25,15 @@ public final class AttendanceProcess: @unchecked Sendable {
     }
 
     /// - Parameter logLevel: fault tests pass `error`: every request refused during an outage is a warning.
-    public init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = [], logLevel: String = "warning") throws {
+    public convenience init(_ kind: String, redis: RedisServer, port: Int? = nil, extra: [String] = [], logLevel: String = "warning") throws {
+        try self.init(kind, redisArguments: ["--redis", redis.url], port: port, extra: extra, logLevel: logLevel)
+    }
+
+    /// On a Redis Cluster: `redisArguments` is `["--redis-cluster", cluster.nodeList]`.
+    public init(_ kind: String, redisArguments: [String], port: Int? = nil, extra: [String] = [], logLevel: String = "warning") throws {
         self.kind = kind
         self.port = port ?? freeTCPPort()
-        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)", "--redis", redis.url, "--log-level", logLevel] + extra
+        arguments = [kind, "--dev", "--listen", "127.0.0.1:\(self.port)"] + redisArguments + ["--log-level", logLevel] + extra
         try start()
     }
 

@@ -102,7 +102,7 @@ local function emit(meta, sid, body)
     json = '{"type":"event","class_id":"' .. meta.cid .. '","offset":"' .. id .. '",' .. body .. '}'
     redis.call('XADD', EVENTS, id, 'e', json, 's', sid or '')
   end
-  redis.call('PUBLISH', 'att:{' .. meta.cid .. '}:live', json)
+  redis.call('SPUBLISH', 'att:{' .. meta.cid .. '}:live', json)
   redis.call('HSET', META, 'last_id', id)
   meta.last_id = id
   return id
