@@ -288,13 +288,19 @@ final class RedisCluster {
         return (slot, address)
     }
 
-    /// Where a command's (first) key is: after the name, or after EVAL/EVALSHA's script and count.
+    /// Where a command's (first) key is: after the name, after EVAL/EVALSHA's script and count, after
+    /// a subcommand (XGROUP, XINFO), or after the STREAMS word of XREAD/XREADGROUP.
     static func keyIndex(_ args: [[UInt8]], name: String? = nil) -> Int? {
         guard let first = args.first, args.count >= 2 else { return nil }
         switch name ?? upper(first) {
         case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO":
             guard args.count >= 4, let count = Int(String(decoding: args[2], as: UTF8.self)), count > 0 else { return nil }
             return 3
+        case "XGROUP", "XINFO":
+            return args.count >= 3 ? 2 : nil
+        case "XREAD", "XREADGROUP":
+            guard let streams = args.firstIndex(where: { upper($0) == "STREAMS" }), streams + 1 < args.count else { return nil }
+            return streams + 1
         case "PING", "WAIT", "INFO", "CLUSTER", "ASKING", "DBSIZE", "FLUSHALL", "FLUSHDB", "SCRIPT", "CONFIG", "TIME":
             return nil
         default:

@@ -83,6 +83,11 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertNil(index(["EVAL", "return 1", "x"]))
         XCTAssertNil(index(["PING"]))
         XCTAssertNil(index(["WAIT", "1", "100"]))
+        // The webhook queue's stream commands.
+        XCTAssertEqual(index(["XGROUP", "CREATE", "att:{wh}:stream", "g", "0", "MKSTREAM"]), 2)
+        XCTAssertEqual(index(["XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "STREAMS", "att:{wh}:stream", ">"]), 7)
+        XCTAssertNil(index(["XREADGROUP", "GROUP", "g", "c", "STREAMS"]))
+        XCTAssertEqual(index(["XAUTOCLAIM", "att:{wh}:stream", "g", "c", "60000", "0-0"]), 1)
     }
 
     func testSeedList() throws {
