@@ -122,6 +122,8 @@ final class ClassroomStudent: WebSocketClientDelegate {
     var settled = false
     private var method = CheckinMethod.restQR
     private var awaitingAck = false
+    /// Acks the hub sent this student (one per attempt at most).
+    private var acksReceived = 0
     private var attempt = 0
     private var attemptSentNs: UInt64 = 0
     private var connecting = false
@@ -234,7 +236,10 @@ final class ClassroomStudent: WebSocketClientDelegate {
     private func handle(_ bytes: UnsafeRawBufferPointer) {
         let type = MessageScanner.string("type", in: bytes)
         if MessageScanner.equals(type, "ack") {
-            guard awaitingAck || (scenario.retrying && !acked) else { return scenario.run.errors.add("unexpected ack") }
+            acksReceived += 1
+            // Each attempt is answered at most once; with retries, an attempt given up on (no answer
+            // within attemptTimeoutMs) may still be answered after its retry was.
+            guard acksReceived <= attempt, awaitingAck || scenario.retrying else { return scenario.run.errors.add("unexpected ack") }
             succeeded()
         } else if MessageScanner.equals(type, "error") {
             let code = (try? JSON.parse(bytes))?["code"]?.string ?? "?"
