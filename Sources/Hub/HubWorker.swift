@@ -90,6 +90,9 @@ final class HubWorker {
 
     func run() { loop.run() }
 
+    /// The bound address (the real port when configured with port 0).
+    var listeningAddress: SocketAddress? { server?.address }
+
     // MARK: HTTP
 
     private func health(_ responder: HTTPResponder) {
@@ -154,7 +157,7 @@ final class HubWorker {
     // MARK: Redis
 
     /// A pub/sub message: parse its header once, frame it once, hand the frame to the room.
-    private func received(channel: String, payload: UnsafeRawBufferPointer) {
+    func received(channel: String, payload: UnsafeRawBufferPointer) {
         guard let room = registry.room(onChannel: channel) else { return }
         guard let event = ClassEvent.stored(payload) else {
             logger.warning("ignoring a malformed event on \(channel)")
