@@ -25,7 +25,7 @@ public final class TCPConnection {
     /// thread and used only there; the loop outlives it, because the loop runs until every handle is
     /// closed, and `EventLoop.deinit` closes what is left before it frees anything (`close()` checks
     /// `uv_is_closing` before it touches the loop, for the callbacks that deinit still runs).
-    unowned(unsafe) let loop: EventLoop
+    public unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
     public private(set) var queuedBytes = 0
@@ -34,8 +34,11 @@ public final class TCPConnection {
     public var unsentBytes: Int {
         queuedBytes + (loop.corkedConnection == ObjectIdentifier(self) ? loop.corkCount : 0)
     }
+    // Fields are ordered so the small ones share words: every idle connection holds this object.
     public private(set) var isOpen = true
+    private var isShuttingDown = false
     private var closeError: UVError?
+    private var lingerDeadlineMs: UInt32 = 0
     /// Given back to the server's `ConnectionLimiter` from the close callback.
     var ticket: ConnectionTicket?
 
@@ -259,18 +262,16 @@ public final class TCPConnection {
             close()
             return
         }
-        lingerDeadlineMs = lingerMs
+        lingerDeadlineMs = UInt32(clamping: lingerMs)
         uv_read_stop(stream)
     }
 
-    private var isShuttingDown = false
-    private var lingerDeadlineMs: UInt64 = 0
     private var lingerTimer: LoopTimer?
 
     private func linger() {
         delegate = delegate.map { _ in DiscardingDelegate(previous: delegate!) }
         let timer = LoopTimer(loop: loop)
-        timer.start(timeoutMs: lingerDeadlineMs) { [weak self] in self?.close() }
+        timer.start(timeoutMs: UInt64(lingerDeadlineMs)) { [weak self] in self?.close() }
         lingerTimer = timer
         startReading()
     }

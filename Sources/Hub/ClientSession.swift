@@ -26,7 +26,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         self.actor = actor
         self.address = address
         self.tokenExpiresS = tokenExpiresS
-        budget = ClientBudget(limits: worker.configuration.clientBudget, nowMs: connection.lastReceivedMs)
+        budget = ClientBudget(limits: worker.budgetLimits, nowMs: connection.lastReceivedMs)
     }
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
