@@ -80,14 +80,14 @@ final class ClientSession: WebSocketConnectionDelegate {
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
         metrics.messagesIn.add(1, ordering: .relaxed)
         guard admit(budget.chargeBytes(text.count, nowMs: connection.lastReceivedMs), id: nil) else { return }
-        switch ClientMessage.parse(text) {
-        case .invalid(let error, let id):
+        var message = ClientMessage()
+        if let (error, id) = ClientMessage.parse(text, into: &message) {
             guard admit(budget.charge(nil, nowMs: connection.lastReceivedMs), id: id) else { return }
             sendError(id: id, error)
-        case .message(let message):
-            guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
-            handle(message)
+            return
         }
+        guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
+        handle(message)
     }
 
     /// Over budget: `rate_limited` and nothing else (no Redis call); refused too often: 1008.
