@@ -57,6 +57,7 @@ snapshot() {
 LOAD_PIDS=()
 printf 'process\tpid\tpeak RSS KiB\tRSS KiB\tCPU s\tdescriptors\n' >"$OUT/processes.tsv"
 snapshot >"$OUT/processes.before.tsv"
+{ cat /proc/net/sockstat; grep -E 'MemAvailable|Slab' /proc/meminfo; } >"$OUT/kernel.before.txt"
 for i in $(seq 1 "$LOADS"); do
     if [[ $WHAT == idle ]]; then
         # The idle scenario reads one hub's VmRSS; processes.tsv has every hub's.
@@ -84,7 +85,8 @@ for pid in "${LOAD_PIDS[@]}"; do
         sleep 1
     done
 done
-{ echo "# when the hubs held the most descriptors ($best)"; cat "$OUT/processes.peak.tsv" "$OUT/kernel.peak.txt"
+{ echo "# before connecting"; cat "$OUT/processes.before.tsv" "$OUT/kernel.before.txt"
+  echo "# when the hubs held the most descriptors ($best)"; cat "$OUT/processes.peak.tsv" "$OUT/kernel.peak.txt"
   echo "# last sample before the load ended"; cat "$OUT/processes.last.tsv"; } >>"$OUT/processes.tsv"
 cat "$OUT/processes.tsv"
 python3 - "$OUT" "$LOADS" <<'PY'
