@@ -188,7 +188,7 @@ public final class TCPConnection {
     /// Writes bytes (copied only if the kernel does not take them at once).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen, bytes.count > 0 else { return }
-        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(bytes); return }
         writeNow(bytes, shared: nil)
     }
 
@@ -199,8 +199,15 @@ public final class TCPConnection {
     /// Writes a shared buffer; if it must be queued, the queue references it instead of copying.
     public func write(_ buffer: ByteBuffer) {
         guard isOpen, buffer.count > 0 else { return }
-        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(buffer.bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(buffer.bytes); return }
         writeNow(buffer.bytes, shared: buffer)
+    }
+
+    /// A method call through `loop` retains and releases it around the call (an `unowned(unsafe)` load
+    /// is a strong copy); the loop outlives every connection (see `loop`), so borrow it instead.
+    @inline(__always)
+    private func corkAppend(_ bytes: UnsafeRawBufferPointer) {
+        Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.corkAppend(bytes) }
     }
 
     private func writeNow(_ bytes: UnsafeRawBufferPointer, shared: ByteBuffer?) {
