@@ -35,7 +35,7 @@ final class EchoServer: WebSocketConnectionDelegate {
     var address: SocketAddress { server.address }
 
     func accept(_ tcp: TCPConnection, leftover: [UInt8]) {
-        let connection = WebSocketConnection(connection: tcp, loop: loop, scratch: scratch,
+        let connection = WebSocketConnection(connection: tcp, scratch: scratch,
                                              maxMessageSize: Self.maxMessageSize, delegate: self)
         connection.maxQueuedBytes = Self.maxQueuedBytes
         open[ObjectIdentifier(connection)] = connection

@@ -74,8 +74,9 @@ public final class ConnectionLimiter: Sendable {
     }
 }
 
-/// What a connection gives back to its limiter when it closes.
-final class ConnectionTicket {
+/// What a connection gives back to its limiter when it closes. Held inline in the connection
+/// (no object of its own: every idle connection carries one).
+struct ConnectionTicket {
     let limiter: ConnectionLimiter
     let host: String?
 

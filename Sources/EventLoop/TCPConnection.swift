@@ -25,7 +25,7 @@ public final class TCPConnection {
     /// thread and used only there; the loop outlives it, because the loop runs until every handle is
     /// closed, and `EventLoop.deinit` closes what is left before it frees anything (`close()` checks
     /// `uv_is_closing` before it touches the loop, for the callbacks that deinit still runs).
-    unowned(unsafe) let loop: EventLoop
+    public unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
     /// Bytes handed to libuv but not yet written to the kernel.
     public private(set) var queuedBytes = 0
@@ -34,8 +34,11 @@ public final class TCPConnection {
     public var unsentBytes: Int {
         queuedBytes + (loop.corkedConnection == ObjectIdentifier(self) ? loop.corkCount : 0)
     }
+    // Fields are ordered so the small ones share words: every idle connection holds this object.
     public private(set) var isOpen = true
+    private var isShuttingDown = false
     private var closeError: UVError?
+    private var lingerDeadlineMs: UInt32 = 0
     /// Given back to the server's `ConnectionLimiter` from the close callback.
     var ticket: ConnectionTicket?
 
@@ -77,7 +80,7 @@ public final class TCPConnection {
                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
         let connection = TCPConnection(loop: loop)
         if let source {
-            let rc = source.withSockaddr { uv_tcp_bind(connection.handle, $0, 0) }
+            let rc = connection.bind(source: source)
             if rc < 0 {
                 connection.close()
                 completion(.failure(UVError(rc)))
@@ -107,6 +110,25 @@ public final class TCPConnection {
             connection.close()
             completion(.failure(UVError(rc)))
         }
+    }
+
+    /// Binds to a source address but leaves the port to `connect` (IP_BIND_ADDRESS_NO_PORT), which picks
+    /// one knowing the destination. A plain bind to port 0 makes the kernel search for a port no socket
+    /// on that address uses, a search that grows with every connection open: at 14,000 connections per
+    /// source address, six load processes spent ~50 CPU-seconds each in it (docs/SCALING.md).
+    private func bind(source: SocketAddress) -> Int32 {
+        let fd = socket(source.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -errno }
+        var on: Int32 = 1
+        // 24 = IP_BIND_ADDRESS_NO_PORT (Linux 4.2; not in the Glibc module). Best effort: without it
+        // the bind below still works, only slower.
+        _ = setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size))
+        let rc = uv_tcp_open(handle, uv_os_sock_t(fd))
+        if rc < 0 {
+            Glibc.close(fd)
+            return rc
+        }
+        return source.withSockaddr { uv_tcp_bind(handle, $0, 0) }
     }
 
     private final class ConnectContext {
@@ -166,7 +188,7 @@ public final class TCPConnection {
     /// Writes bytes (copied only if the kernel does not take them at once).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen, bytes.count > 0 else { return }
-        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(bytes); return }
         writeNow(bytes, shared: nil)
     }
 
@@ -177,8 +199,15 @@ public final class TCPConnection {
     /// Writes a shared buffer; if it must be queued, the queue references it instead of copying.
     public func write(_ buffer: ByteBuffer) {
         guard isOpen, buffer.count > 0 else { return }
-        if loop.corkedConnection == ObjectIdentifier(self) { loop.corkAppend(buffer.bytes); return }
+        if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(buffer.bytes); return }
         writeNow(buffer.bytes, shared: buffer)
+    }
+
+    /// A method call through `loop` retains and releases it around the call (an `unowned(unsafe)` load
+    /// is a strong copy); the loop outlives every connection (see `loop`), so borrow it instead.
+    @inline(__always)
+    private func corkAppend(_ bytes: UnsafeRawBufferPointer) {
+        Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.corkAppend(bytes) }
     }
 
     private func writeNow(_ bytes: UnsafeRawBufferPointer, shared: ByteBuffer?) {
@@ -259,18 +288,16 @@ public final class TCPConnection {
             close()
             return
         }
-        lingerDeadlineMs = lingerMs
+        lingerDeadlineMs = UInt32(clamping: lingerMs)
         uv_read_stop(stream)
     }
 
-    private var isShuttingDown = false
-    private var lingerDeadlineMs: UInt64 = 0
     private var lingerTimer: LoopTimer?
 
     private func linger() {
         delegate = delegate.map { _ in DiscardingDelegate(previous: delegate!) }
         let timer = LoopTimer(loop: loop)
-        timer.start(timeoutMs: lingerDeadlineMs) { [weak self] in self?.close() }
+        timer.start(timeoutMs: UInt64(lingerDeadlineMs)) { [weak self] in self?.close() }
         lingerTimer = timer
         startReading()
     }

@@ -30,6 +30,13 @@ public struct ClientBudgetLimits: Sendable, Equatable {
     }
 }
 
+/// The limits every session of a worker shares: one object, so each idle session holds a reference
+/// rather than its own copy.
+final class SharedBudgetLimits {
+    let limits: ClientBudgetLimits
+    init(_ limits: ClientBudgetLimits) { self.limits = limits }
+}
+
 /// Two token buckets per connection (work tokens, message bytes) refilled from the loop clock, and a
 /// count of recent refusals. Plain integers inline in the session: no allocation, no timer.
 struct ClientBudget {
@@ -41,7 +48,8 @@ struct ClientBudget {
         case abusive
     }
 
-    let limits: ClientBudgetLimits
+    private let shared: SharedBudgetLimits
+    var limits: ClientBudgetLimits { shared.limits }
     /// Thousandths of a token and of a byte, so a refill of a few milliseconds is not rounded away.
     private var milliTokens: Int
     private var milliBytes: Int
@@ -49,8 +57,9 @@ struct ClientBudget {
     private var strikes = 0
     private var strikeWindowStartMs: UInt64 = 0
 
-    init(limits: ClientBudgetLimits, nowMs: UInt64) {
-        self.limits = limits
+    init(limits shared: SharedBudgetLimits, nowMs: UInt64) {
+        self.shared = shared
+        let limits = shared.limits
         milliTokens = limits.tokenBurst * 1000
         milliBytes = limits.bytesPerS * 1000
         refilledMs = nowMs

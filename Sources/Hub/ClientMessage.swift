@@ -21,10 +21,15 @@ struct ClientMessage {
 
         /// From the raw bytes of the `type` string, without making a String for the known kinds.
         init(bytes: UnsafeRawBufferPointer) {
-            if bytes.elementsEqual("ping".utf8) { self = .ping }
-            else if bytes.elementsEqual("subscribe".utf8) { self = .subscribe }
-            else if bytes.elementsEqual("unsubscribe".utf8) { self = .unsubscribe }
-            else if bytes.elementsEqual("checkin".utf8) { self = .checkin }
+            // memcmp, not `elementsEqual`: the generic comparison was 9 % of a ping's instructions.
+            func matches(_ name: StaticString) -> Bool {
+                bytes.count == name.utf8CodeUnitCount && memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
+            }
+            if bytes.isEmpty { self = .other("") }
+            else if matches("ping") { self = .ping }
+            else if matches("subscribe") { self = .subscribe }
+            else if matches("unsubscribe") { self = .unsubscribe }
+            else if matches("checkin") { self = .checkin }
             else { self = .other(String(decoding: bytes, as: UTF8.self)) }
         }
     }
@@ -50,9 +55,30 @@ struct ClientMessage {
         case invalid(AttendanceError, id: String?)
     }
 
+    /// Parses into `message`, which must be fresh, and returns the error to answer with (and the id,
+    /// if one was readable), or nil. In place: handing a message of eight optional strings back in
+    /// an enum copied and destroyed it twice per message, a fifth of a ping's instructions.
+    static func parse(_ bytes: UnsafeRawBufferPointer, into message: inout ClientMessage) -> (error: AttendanceError, id: String?)? {
+        if scanFlat(bytes, into: &message) { return nil }
+        message = ClientMessage()
+        switch parseGeneral(bytes) {
+        case .message(let parsed):
+            message = parsed
+            return nil
+        case .invalid(let error, let id):
+            return (error, id)
+        }
+    }
+
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Parsed {
-        if let message = scanFlat(bytes) { return .message(message) }
-        return parseGeneral(bytes)
+        var message = ClientMessage()
+        if let (error, id) = parse(bytes, into: &message) { return .invalid(error, id: id) }
+        return .message(message)
+    }
+
+    static func scanFlat(_ bytes: UnsafeRawBufferPointer) -> ClientMessage? {
+        var message = ClientMessage()
+        return scanFlat(bytes, into: &message) ? message : nil
     }
 
     // MARK: the general path
@@ -95,12 +121,27 @@ struct ClientMessage {
         return .message(message)
     }
 
-    // MARK: the fast path
+    // MARK: the fast paths
+
+    /// A keep-alive exactly as clients write it, `{"type":"ping"}` or `{"type":"ping","id":"<id>"}`
+    /// with an id of identifier characters: the id token as sent (quotes included; empty when there
+    /// is none), or nil for anything else, which `parse` then handles. Answering it needs no message:
+    /// this skips the scan, the strings and their release, 30 % of a ping's instructions.
+    static func plainPing(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let head: StaticString = #"{"type":"ping""#
+        let idKey: StaticString = #","id":""#
+        let n = b.count, h = head.utf8CodeUnitCount, k = idKey.utf8CodeUnitCount
+        guard n > h, memcmp(b.baseAddress!, head.utf8Start, h) == 0, b[n - 1] == UInt8(ascii: "}") else { return nil }
+        if n == h + 1 { return UnsafeRawBufferPointer(start: b.baseAddress!, count: 0) }
+        guard n >= h + k + 2, memcmp(b.baseAddress! + h, idKey.utf8Start, k) == 0, b[n - 2] == UInt8(ascii: "\"") else { return nil }
+        for i in (h + k)..<(n - 2) where !Identifier.isAllowed(b[i]) { return nil }
+        return UnsafeRawBufferPointer(rebasing: b[(h + k - 1)..<(n - 1)])
+    }
 
     /// One pass over a flat object whose values are unescaped strings, numbers, booleans or null —
     /// every message a real client sends — without building a JSON tree. Returns nil for anything
     /// else (including anything invalid), which then goes through `parseGeneral` for its error.
-    static func scanFlat(_ b: UnsafeRawBufferPointer) -> ClientMessage? {
+    static func scanFlat(_ b: UnsafeRawBufferPointer, into message: inout ClientMessage) -> Bool {
         var i = 0
         let n = b.count
         @inline(__always) func skipSpace() {
@@ -149,61 +190,60 @@ struct ClientMessage {
             r.count == name.utf8CodeUnitCount && memcmp(b.baseAddress! + r.lowerBound, name.utf8Start, r.count) == 0
         }
 
-        var message = ClientMessage()
         var sawType = false
         skipSpace()
-        guard i < n, b[i] == UInt8(ascii: "{") else { return nil }
+        guard i < n, b[i] == UInt8(ascii: "{") else { return false }
         i += 1
         skipSpace()
-        if i < n, b[i] == UInt8(ascii: "}") { return nil }
+        if i < n, b[i] == UInt8(ascii: "}") { return false }
         while true {
             skipSpace()
-            guard let k = string() else { return nil }
+            guard let k = string() else { return false }
             skipSpace()
-            guard i < n, b[i] == UInt8(ascii: ":") else { return nil }
+            guard i < n, b[i] == UInt8(ascii: ":") else { return false }
             i += 1
             skipSpace()
             let valueStart = i
             let s = string()
             let token: Range<Int>
-            if s != nil { token = valueStart..<i } else { guard let t = scalar() else { return nil }; token = t }
+            if s != nil { token = valueStart..<i } else { guard let t = scalar() else { return false }; token = t }
             let isNull = s == nil && b[token.lowerBound] == UInt8(ascii: "n")
             if key(k, is: "type") {
-                guard let s else { return nil }
+                guard let s else { return false }
                 message.type = Kind(bytes: UnsafeRawBufferPointer(rebasing: b[s]))
                 sawType = true
             } else if key(k, is: "id") {
                 // Strings and numbers are echoed; true/false would be a bad id (general path explains).
                 if isNull { message.id = nil } else {
-                    guard s != nil || b[token.lowerBound] == UInt8(ascii: "-") || (b[token.lowerBound] >= 0x30 && b[token.lowerBound] <= 0x39) else { return nil }
+                    guard s != nil || b[token.lowerBound] == UInt8(ascii: "-") || (b[token.lowerBound] >= 0x30 && b[token.lowerBound] <= 0x39) else { return false }
                     message.id = text(token)
                 }
             } else if key(k, is: "class_id") || key(k, is: "qr") || key(k, is: "code") || key(k, is: "since") {
                 let value: String?
-                if isNull { value = nil } else { guard let s else { return nil }; value = text(s) }
+                if isNull { value = nil } else { guard let s else { return false }; value = text(s) }
                 if key(k, is: "class_id") { message.classId = value } else if key(k, is: "qr") { message.qr = value }
                 else if key(k, is: "code") { message.code = value } else { message.since = value }
             } else if key(k, is: "receipt") {
-                if isNull { message.receipt = nil } else { guard let s else { return nil }; message.receipt = text(s) }
+                if isNull { message.receipt = nil } else { guard let s else { return false }; message.receipt = text(s) }
             } else if key(k, is: "offline") {
                 // Only true, false or null; anything else takes the general path for its error.
                 guard s == nil, b[token.lowerBound] != UInt8(ascii: "-"), !(b[token.lowerBound] >= 0x30 && b[token.lowerBound] <= 0x39)
-                else { return nil }
+                else { return false }
                 message.offline = b[token.lowerBound] == UInt8(ascii: "t")
             } else if key(k, is: "device_sig") {
-                if isNull { message.deviceSig = nil } else { guard let s else { return nil }; message.deviceSig = text(s) }
+                if isNull { message.deviceSig = nil } else { guard let s else { return false }; message.deviceSig = text(s) }
             } else if key(k, is: "client_time_ms") {
                 // Only a plain number; anything else takes the general path for its error.
-                if isNull { message.clientTimeMs = nil } else { guard s == nil else { return nil }; message.clientTimeMs = text(token) }
+                if isNull { message.clientTimeMs = nil } else { guard s == nil else { return false }; message.clientTimeMs = text(token) }
             }
             skipSpace()
-            guard i < n else { return nil }
+            guard i < n else { return false }
             if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            guard b[i] == UInt8(ascii: "}") else { return nil }
+            guard b[i] == UInt8(ascii: "}") else { return false }
             i += 1
             skipSpace()
-            guard i == n, sawType else { return nil }
-            return message
+            guard i == n, sawType else { return false }
+            return true
         }
     }
 }

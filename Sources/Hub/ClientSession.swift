@@ -26,7 +26,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         self.actor = actor
         self.address = address
         self.tokenExpiresS = tokenExpiresS
-        budget = ClientBudget(limits: worker.configuration.clientBudget, nowMs: connection.lastReceivedMs)
+        budget = ClientBudget(limits: worker.budgetLimits, nowMs: connection.lastReceivedMs)
     }
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
@@ -49,26 +49,28 @@ final class ClientSession: WebSocketConnectionDelegate {
     }
 
     /// `{"type":"pong","id":<id>}` written straight into a stack buffer: the most frequent reply
-    /// (keep-alives) skips the JSON writer.
-    private func sendPong(id: String?) {
+    /// (keep-alives) skips the JSON writer. `idToken` is the id as the client wrote it, or empty.
+    private func sendPong(idToken: UnsafeRawBufferPointer) {
         metrics.messagesOut.add(1, ordering: .relaxed)
         let head: StaticString = #"{"type":"pong""#
         let idKey: StaticString = #","id":"#
-        var id = id ?? ""
-        id.withUTF8 { idBytes in
-            let count = head.utf8CodeUnitCount + (idBytes.isEmpty ? 0 : idKey.utf8CodeUnitCount + idBytes.count) + 1
-            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { out in
-                var at = 0
-                func put(_ p: UnsafeRawPointer, _ n: Int) { (out.baseAddress! + at).copyMemory(from: p, byteCount: n); at += n }
-                put(head.utf8Start, head.utf8CodeUnitCount)
-                if !idBytes.isEmpty {
-                    put(idKey.utf8Start, idKey.utf8CodeUnitCount)
-                    put(idBytes.baseAddress!, idBytes.count)
-                }
-                out[at] = UInt8(ascii: "}")
-                connection.sendText(UnsafeRawBufferPointer(out))
+        let count = head.utf8CodeUnitCount + (idToken.isEmpty ? 0 : idKey.utf8CodeUnitCount + idToken.count) + 1
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { out in
+            var at = 0
+            func put(_ p: UnsafeRawPointer, _ n: Int) { (out.baseAddress! + at).copyMemory(from: p, byteCount: n); at += n }
+            put(head.utf8Start, head.utf8CodeUnitCount)
+            if !idToken.isEmpty {
+                put(idKey.utf8Start, idKey.utf8CodeUnitCount)
+                put(idToken.baseAddress!, idToken.count)
             }
+            out[at] = UInt8(ascii: "}")
+            connection.sendText(UnsafeRawBufferPointer(out))
         }
+    }
+
+    private func sendPong(id: String?) {
+        var id = id ?? ""
+        id.withUTF8 { sendPong(idToken: UnsafeRawBufferPointer($0)) }
     }
 
     func sendError(id: String?, _ error: AttendanceError) {
@@ -80,14 +82,19 @@ final class ClientSession: WebSocketConnectionDelegate {
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
         metrics.messagesIn.add(1, ordering: .relaxed)
         guard admit(budget.chargeBytes(text.count, nowMs: connection.lastReceivedMs), id: nil) else { return }
-        switch ClientMessage.parse(text) {
-        case .invalid(let error, let id):
+        // A ping costs no tokens (ClientBudgetLimits.cost), so the budget has nothing more to charge.
+        if let idToken = ClientMessage.plainPing(text) {
+            sendPong(idToken: idToken)
+            return
+        }
+        var message = ClientMessage()
+        if let (error, id) = ClientMessage.parse(text, into: &message) {
             guard admit(budget.charge(nil, nowMs: connection.lastReceivedMs), id: id) else { return }
             sendError(id: id, error)
-        case .message(let message):
-            guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
-            handle(message)
+            return
         }
+        guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
+        handle(message)
     }
 
     /// Over budget: `rate_limited` and nothing else (no Redis call); refused too often: 1008.

@@ -26,6 +26,7 @@ final class HubWorker {
     let registry: RoomRegistry
     let qr: QRRotator
     let replayer: Replayer
+    let budgetLimits: SharedBudgetLimits
     private var server: HTTPServer?
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private let rejected = RejectedConnections()
@@ -47,6 +48,7 @@ final class HubWorker {
         store.limits = configuration.limits
         registry = RoomRegistry(subscriber: subscriber, metrics: metrics, maxHeldEvents: configuration.maxHeldEvents)
         qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
+        budgetLimits = SharedBudgetLimits(configuration.clientBudget)
         replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }
 
@@ -90,6 +92,9 @@ final class HubWorker {
 
     func run() { loop.run() }
 
+    /// The bound address (the real port when configured with port 0).
+    var listeningAddress: SocketAddress? { server?.address }
+
     // MARK: HTTP
 
     private func health(_ responder: HTTPResponder) {
@@ -117,7 +122,7 @@ final class HubWorker {
         case .success(let accept):
             connection.write(WebSocketHandshake.responseBytes(accept: accept))
         }
-        let websocket = WebSocketConnection(connection: connection, loop: loop, scratch: scratch, delegate: nil)
+        let websocket = WebSocketConnection(connection: connection, scratch: scratch, delegate: nil)
         websocket.maxQueuedBytes = configuration.maxQueuedBytes
         // Browsers cannot set headers on a WebSocket, so the token comes in the query (PROTOCOL.md).
         let token = request.query("access_token") ?? ""
@@ -154,7 +159,7 @@ final class HubWorker {
     // MARK: Redis
 
     /// A pub/sub message: parse its header once, frame it once, hand the frame to the room.
-    private func received(channel: String, payload: UnsafeRawBufferPointer) {
+    func received(channel: String, payload: UnsafeRawBufferPointer) {
         guard let room = registry.room(onChannel: channel) else { return }
         guard let event = ClassEvent.stored(payload) else {
             logger.warning("ignoring a malformed event on \(channel)")

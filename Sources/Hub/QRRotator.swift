@@ -64,12 +64,24 @@ final class QRRotator {
         guard let timer = room.qrTimer, room.qrPeriodS > 0 else { return }
         let periodMs = Int64(room.qrPeriodS) * 1000
         let now = EventLoop.wallClockMs()
-        let next = (now / periodMs + 1) * periodMs
+        // Each class rotates at its own moment in the first half second of the window (never later
+        // than a quarter of it), not all at the boundary: a hub with thousands of dashboards rotating
+        // in one loop turn held back check-ins queued behind it (docs/SCALING.md). The previous
+        // window's QR is still accepted meanwhile (QRToken).
+        let spreadMs = min(Int64(Self.spread(room.classId) % 500), periodMs / 4)
+        let next = ((now - spreadMs) / periodMs + 1) * periodMs + spreadMs
         timer.start(timeoutMs: UInt64(next - now)) { [weak self, weak room] in
             guard let self, let room else { return }
             room.dispatch(self.event(room))
             self.schedule(room)
         }
+    }
+}
+
+extension QRRotator {
+    /// FNV-1a of the class id: a fixed, evenly spread offset per class.
+    static func spread(_ classId: String) -> UInt32 {
+        classId.utf8.reduce(2_166_136_261 as UInt32) { ($0 ^ UInt32($1)) &* 16_777_619 }
     }
 }
 

@@ -42,7 +42,7 @@ final class Room {
     /// (qr_rotated) go out at once; stored ones are batched until the end of the loop turn.
     func dispatch(_ event: ClassEvent) {
         guard event.offset != nil else {
-            for subscription in members { subscription.deliver(event) }
+            forEachMember { $0.deliver(event) }
             return
         }
         if isReplaying {
@@ -76,11 +76,11 @@ final class Room {
         let events = batch
         batch.removeAll(keepingCapacity: true)
         guard events.count > 1, let first = events.first?.offset, let last = events.last?.offset else {
-            for event in events { for subscription in members { subscription.deliver(event) } }
+            for event in events { forEachMember { $0.deliver(event) } }
             return
         }
         var combined: ByteBuffer?
-        for subscription in members {
+        forEachMember { subscription in
             if subscription.pending == nil, subscription.session.role != .student, subscription.watermark < first {
                 let frames = combined ?? Room.concatenate(events)
                 combined = frames
@@ -89,6 +89,18 @@ final class Room {
             } else {
                 for event in events { subscription.deliver(event) }
             }
+        }
+    }
+
+    /// The fan-out loop. By index: an unoptimized build runs a `for … in` over the array through
+    /// the standard library's unspecialized iterator, which allocates per element, and
+    /// FanOutAllocationTests (a debug build) must see what an optimized build does.
+    private func forEachMember(_ body: (Subscription) -> Void) {
+        let members = members  // as the loop began, whatever a delivery does to the room
+        var i = 0
+        while i < members.count {
+            body(members[i])
+            i += 1
         }
     }
 

@@ -18,32 +18,29 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     public static let defaultCloseTimeoutMs: UInt32 = 5000
 
     public let tcp: TCPConnection
-    /// Read on every read (`nowMs`), so not reference-counted (a checked `unowned` on this and
-    /// `TCPConnection.loop` costs ~4 % of ping/pong throughput, docs/BENCHMARKS.md). Lifetime: the
-    /// connection lives on its loop's thread, inside the lifetime of its `TCPConnection` (see there).
-    unowned(unsafe) let loop: EventLoop
     let scratch: WebSocketScratch
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketConnectionDelegate?
+    // Every idle connection holds this object: the small fields follow the parser so they share
+    // its last word, and the loop is the TCP connection's (no reference of its own).
     var parser: WebSocketFrameParser
+    /// Pings sent by `sendPing()` since the peer last sent anything.
+    public private(set) var unansweredPings: UInt8 = 0
+    var state = WebSocketState.open
+    /// 0 until a close frame was sent or received.
+    var closeCode: UInt16 = 0
+    public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
     /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
     public private(set) var lastReceivedMs: UInt64 = 0
     /// Loop time after which a closing connection should be dropped; 0 while open.
     public private(set) var closeDeadlineMs: UInt64 = 0
     public var maxQueuedBytes = WebSocketConnection.defaultMaxQueuedBytes
     var closeReason = ""
-    /// 0 until a close frame was sent or received.
-    var closeCode: UInt16 = 0
-    public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
-    /// Pings sent by `sendPing()` since the peer last sent anything.
-    public private(set) var unansweredPings: UInt8 = 0
-    var state = WebSocketState.open
 
     /// `scratch` is the loop's shared unmasking buffer (one per loop, not per connection).
-    public init(connection: TCPConnection, loop: EventLoop, scratch: WebSocketScratch,
+    public init(connection: TCPConnection, scratch: WebSocketScratch,
                 maxMessageSize: Int = 64 * 1024, delegate: WebSocketConnectionDelegate?) {
         tcp = connection
-        self.loop = loop
         self.scratch = scratch
         self.delegate = delegate
         parser = WebSocketFrameParser(role: .server, maxMessageSize: maxMessageSize)
@@ -52,7 +49,7 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     /// Takes over the TCP connection's reads. `leftover` are bytes that arrived after the upgrade
     /// request in the same read; they are parsed first.
     public func start(leftover: [UInt8] = []) {
-        lastReceivedMs = loop.nowMs
+        lastReceivedMs = tcp.loop.nowMs
         tcp.delegate = self
         if !leftover.isEmpty { leftover.withUnsafeBytes { process($0) } }
         tcp.startReading()
@@ -126,7 +123,7 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     // MARK: TCPConnectionDelegate
 
     public func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
-        lastReceivedMs = loop.nowMs
+        lastReceivedMs = tcp.loop.nowMs
         unansweredPings = 0
         process(bytes)
     }
@@ -180,7 +177,7 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     }
 
     func armCloseDeadline() {
-        if closeDeadlineMs == 0 { closeDeadlineMs = loop.nowMs + UInt64(closeTimeoutMs) }
+        if closeDeadlineMs == 0 { closeDeadlineMs = tcp.loop.nowMs + UInt64(closeTimeoutMs) }
     }
 
     /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;

@@ -8,7 +8,7 @@ final class ClientBudgetTests: XCTestCase {
         limits.tokensPerS = 100
         limits.tokenBurst = 100
         limits.maxStrikes = 3
-        var budget = ClientBudget(limits: limits, nowMs: 1000)
+        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 1000)
         // Ten subscribes spend the burst; pings stay free.
         for _ in 0..<10 { XCTAssertEqual(budget.charge(.subscribe, nowMs: 1000), .allowed) }
         XCTAssertEqual(budget.charge(.ping, nowMs: 1000), .allowed)
@@ -27,7 +27,7 @@ final class ClientBudgetTests: XCTestCase {
         limits.tokenBurst = 10
         limits.maxStrikes = 1
         limits.strikeWindowMs = 10_000
-        var budget = ClientBudget(limits: limits, nowMs: 0)
+        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 0)
         XCTAssertEqual(budget.charge(.subscribe, nowMs: 0), .allowed)
         XCTAssertEqual(budget.charge(.subscribe, nowMs: 0), .refused)
         XCTAssertEqual(budget.charge(.subscribe, nowMs: 10_000), .allowed)
@@ -37,7 +37,7 @@ final class ClientBudgetTests: XCTestCase {
     func testByteBudgetAndLongIdleDoNotOverflow() {
         var limits = ClientBudgetLimits()
         limits.bytesPerS = 65_536
-        var budget = ClientBudget(limits: limits, nowMs: 0)
+        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 0)
         XCTAssertEqual(budget.chargeBytes(65_536, nowMs: 0), .allowed)
         XCTAssertEqual(budget.chargeBytes(1, nowMs: 0), .refused)
         XCTAssertEqual(budget.chargeBytes(65_536, nowMs: .max / 2), .allowed, "refilled to the cap, not beyond")

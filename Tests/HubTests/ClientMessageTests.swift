@@ -27,6 +27,24 @@ final class ClientMessageTests: XCTestCase {
         }
     }
 
+    /// The keep-alive shortcut answers exactly what the parser would (the id as sent) and leaves
+    /// every other shape to the parser.
+    func testPlainPingAgreesWithParserAndRefusesAnythingElse() {
+        for text in [#"{"type":"ping"}"#, #"{"type":"ping","id":"k"}"#, #"{"type":"ping","id":""}"#,
+                     #"{"type":"ping","id":"c_8f2k.1:x-Y"}"#] {
+            let token = Array(text.utf8).withUnsafeBytes { ClientMessage.plainPing($0).map { Array($0) } }
+            guard case .message(let parsed) = parse(text) else { return XCTFail(text) }
+            XCTAssertEqual(parsed.type, .ping, text)
+            XCTAssertEqual(token.map { String(decoding: $0, as: UTF8.self) }, parsed.id ?? "", text)
+        }
+        for text in [#"{"type":"ping","id":3}"#, #"{"type":"ping","id":"a"b"}"#, #"{"type":"ping","id":"a b"}"#,
+                     #"{"type":"ping","id":"k"} "#, #"{"type":"ping" }"#, #"{"id":"k","type":"ping"}"#,
+                     #"{"type":"pings"}"#, #"{"type":"ping","id":"k","x":1}"#, #"{"type":"ping","id":"k"}"}"#,
+                     #"{"type":"ping""#, #"{"type":"ping","id":"}"#, "", "{"] {
+            XCTAssertNil(Array(text.utf8).withUnsafeBytes { ClientMessage.plainPing($0) }, text)
+        }
+    }
+
     /// Escapes, nesting and invalid JSON go to the general parser, which explains errors.
     func testFallbackAndErrors() {
         guard case .message(let number) = parse(#"{"type":"ping","id":-1.5e3}"#) else { return XCTFail() }

@@ -79,7 +79,7 @@ final class TestUpgrader: TCPConnectionDelegate {
             tcp.shutdown()
         case .success(let accept):
             tcp.write(WebSocketHandshake.responseBytes(accept: accept))
-            let connection = WebSocketConnection(connection: tcp, loop: server.loop, scratch: server.scratch, delegate: server)
+            let connection = WebSocketConnection(connection: tcp, scratch: server.scratch, delegate: server)
             server.connections.append(connection)
             connection.start(leftover: leftover)
         }
