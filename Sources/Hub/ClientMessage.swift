@@ -139,7 +139,7 @@ struct ClientMessage {
     }
 
     /// One pass over a flat object whose values are unescaped strings, numbers, booleans or null —
-    /// every message a real client sends — without building a JSON tree. Returns nil for anything
+    /// every message a real client sends — without building a JSON tree. Returns false for anything
     /// else (including anything invalid), which then goes through `parseGeneral` for its error.
     static func scanFlat(_ b: UnsafeRawBufferPointer, into message: inout ClientMessage) -> Bool {
         var i = 0
