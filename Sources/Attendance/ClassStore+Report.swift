@@ -120,18 +120,29 @@ extension ClassStore {
         }
     }
 
+    /// Classes read at once by a report: enough to keep Redis busy, few enough that a reply never
+    /// waits behind a year of others long enough to hit the command timeout (a report may read
+    /// thousands of classes, each tens of KiB).
+    static let reportWindow = 32
+
     /// The closed classes among `ids` the actor may read, in start order, and the ids of classes that
     /// no longer exist; `only` limits each to one student. Two plain reads per class (its meta
-    /// fields, then its records), all pipelined: a report reads a hundred thousand records, and
-    /// matching each record's status here costs Redis a quarter of what a Lua script spends on it.
+    /// fields, then its records), pipelined `reportWindow` classes at a time: a report reads a
+    /// hundred thousand records, and matching each record's status here costs Redis a quarter of what
+    /// a Lua script spends on it.
     private func reportSessions(_ ids: [String], actor: Actor, only: String,
                                 completion: @escaping (Result<[ReportSession], AttendanceError>, [String]) -> Void) {
         guard !ids.isEmpty else { return completion(.success([]), []) }
         var missing: [String] = []
         var sessions: [ReportSession?] = Array(repeating: nil, count: ids.count)
-        var pending = ids.count
+        var next = 0
+        var inFlight = 0
         var failure: AttendanceError?
-        for (index, id) in ids.enumerated() {
+        func read() {
+            guard next < ids.count, failure == nil else { return }
+            let index = next, id = ids[index]
+            next += 1
+            inFlight += 1
             var meta: [String?] = []
             redis.send(["HMGET", Keys.meta(id), "teacher_id", "start_ms", "state"]) { result in
                 switch result {
@@ -153,12 +164,16 @@ extension ClassStore {
                 } else if case .failure(let error) = result {
                     failure = failure ?? AttendanceError(redis: error)
                 }
-                pending -= 1
-                guard pending == 0 else { return }
+                inFlight -= 1
+                // The next class; after a failure nothing more is sent, and the report ends once what
+                // was sent is answered.
+                read()
+                guard inFlight == 0 else { return }
                 if let failure { return completion(.failure(failure), missing) }
                 completion(.success(sessions.compactMap { $0 }.sorted { ($0.startMs, $0.classId) < ($1.startMs, $1.classId) }), missing)
             }
         }
+        for _ in 0..<min(Self.reportWindow, ids.count) { read() }
     }
 
     /// Each student's status in a class's records (HGETALL's flat list, or one HGET's record for
