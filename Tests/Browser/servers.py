@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -38,6 +39,29 @@ def wait_for(condition, timeout=30.0, what="condition"):
             pass
         time.sleep(0.05)
     raise TimeoutError("timed out waiting for " + what)
+
+
+def run_steps(suite, steps, pages, artefacts, essential):
+    """Runs `suite.step_<name>()` for each name and prints ok/FAIL; a failure saves a screenshot of
+    every page to `artefacts`, and one of `essential` ends the run (later steps need it). Returns the
+    number of failed steps."""
+    failed = 0
+    for name in steps:
+        t0 = time.monotonic()
+        try:
+            getattr(suite, "step_" + name)()
+            print(f"ok    {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+        except Exception:
+            failed += 1
+            print(f"FAIL  {name}\n{traceback.format_exc()}", flush=True)
+            for page_name, page in pages.items():
+                try:
+                    page.screenshot(path=os.path.join(artefacts, f"{name}-{page_name}.png"))
+                except Exception:
+                    pass
+            if name in essential:
+                break
+    return failed
 
 
 class Servers:

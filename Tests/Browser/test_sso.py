@@ -18,13 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 from playwright.sync_api import sync_playwright, expect
 from axe_playwright_python.sync_playwright import Axe
 
 sys.path.insert(0, os.path.dirname(__file__))
-from servers import ROOT, Servers, free_ports, wait_for  # noqa: E402
+from servers import ROOT, Servers, free_ports, run_steps, wait_for  # noqa: E402
 
 TIMEOUT_MS = 20_000
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -197,21 +196,8 @@ class Run:
                 self.pages = {"teacher": self.teacher, "phone1": self.phones[0], "phone2": self.phones[1]}
                 for page in self.pages.values():
                     page.set_default_timeout(TIMEOUT_MS)
-                for name in self.STEPS:
-                    t0 = time.monotonic()
-                    try:
-                        getattr(self, "step_" + name)()
-                        print(f"ok    {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    except Exception:
-                        failed += 1
-                        print(f"FAIL  {name}\n{traceback.format_exc()}", flush=True)
-                        for page_name, page in self.pages.items():
-                            try:
-                                page.screenshot(path=os.path.join(art, f"{name}-{page_name}.png"))
-                            except Exception:
-                                pass
-                        if name == "teacher_signs_in":
-                            break  # every later step needs its class
+                # Every later step needs the teacher's class.
+                failed = run_steps(self, self.STEPS, self.pages, art, essential=("teacher_signs_in",))
                 browser.close()
         finally:
             self.s.stop()

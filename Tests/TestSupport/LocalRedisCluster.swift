@@ -145,18 +145,3 @@ public final class LocalRedisCluster: @unchecked Sendable {
         }
     }
 }
-
-extension RedisServer {
-    /// `cli` with an argument array.
-    public func cliArguments(_ args: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        p.arguments = ["-h", host, "-p", "\(port)"] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try? p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}

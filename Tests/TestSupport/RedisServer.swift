@@ -156,7 +156,11 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Runs a command through redis-cli and returns its output (handy for assertions).
     @discardableResult
-    public func cli(_ args: String...) -> String {
+    public func cli(_ args: String...) -> String { cliArguments(args) }
+
+    /// `cli` with an argument array.
+    @discardableResult
+    public func cliArguments(_ args: [String]) -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
         p.arguments = ["-h", host, "-p", "\(port)"] + args
