@@ -123,7 +123,7 @@ extension ClassStore {
     /// Classes read at once by a report: enough to keep Redis busy, few enough that a reply never
     /// waits behind a year of others long enough to hit the command timeout (a report may read
     /// thousands of classes, each tens of KiB).
-    static let reportWindow = 32
+    static let reportWindow = 8
 
     /// The closed classes among `ids` the actor may read, in start order, and the ids of classes that
     /// no longer exist; `only` limits each to one student. Two plain reads per class (its meta

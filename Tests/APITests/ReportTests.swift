@@ -121,9 +121,21 @@ final class ReportTests: APITestCase {
             keys += [Keys.meta(classId), Keys.students(classId), Keys.known(classId)]
         }
         let redis = server.redis
-        var pending = commands.count
-        for command in commands { redis.send(command) { _ in pending -= 1 } }
-        XCTAssertTrue(runLoop(loop, timeoutMs: 60_000) { pending == 0 })
+        // One command at a time: pipelined, the last of these large writes could wait past the
+        // client's command timeout on a slow (sanitizer) build, which drops the connection.
+        var answered = 0
+        var failures: [String] = []
+        func send(_ index: Int) {
+            guard index < commands.count else { return }
+            redis.send(commands[index]) { result in
+                if case .failure(let error) = result { failures.append("\(error)") }
+                answered += 1
+                send(index + 1)
+            }
+        }
+        send(0)
+        XCTAssertTrue(runLoop(loop, timeoutMs: 120_000) { answered == commands.count })
+        XCTAssertEqual(failures, [])
         defer {
             var cleaned = false
             redis.send(["DEL"] + keys) { _ in
