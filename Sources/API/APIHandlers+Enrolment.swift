@@ -37,8 +37,7 @@ extension APIHandlers {
                 for row in rows {
                     w.beginObject()
                     w.field("student_id", row.studentId)
-                    w.key("name")
-                    if let name = row.name { w.string(name) } else { w.null() }
+                    w.field("name", orNull: row.name)
                     w.field("at_ms", row.atMs)
                     w.endObject()
                 }
@@ -55,8 +54,7 @@ extension APIHandlers {
         w.field("student_id", studentId)
         w.field("status", status)
         if status == "approved" {
-            w.key("name")
-            if let name { w.string(name) } else { w.null() }
+            w.field("name", orNull: name)
         }
         w.endObject()
         return w.bytes

@@ -5,8 +5,7 @@ import JSON
 extension ResponseEncoding {
     static func pattern(_ w: inout JSONWriter, _ p: AttendancePattern) {
         w.field("student_id", p.studentId)
-        w.key("name")
-        if let name = p.name { w.string(name) } else { w.null() }
+        w.field("name", orNull: p.name)
         w.field("sessions", p.sessions)
         w.field("present", p.present)
         w.field("late", p.late)
@@ -25,10 +24,8 @@ extension ResponseEncoding {
         var w = JSONWriter(capacity: 512 + classIds.count * 16)
         w.beginObject()
         pattern(&w, p)
-        w.key("from")
-        if let from { w.string(from) } else { w.null() }
-        w.key("to")
-        if let to { w.string(to) } else { w.null() }
+        w.field("from", orNull: from)
+        w.field("to", orNull: to)
         w.key("class_ids")
         w.beginArray()
         for id in classIds { w.string(id) }

@@ -71,16 +71,16 @@ enum ResponseEncoding {
         w.field("state", info.isOpen ? "open" : "closed")
         w.field("start_ms", info.startMs)
         w.field("closes_at_ms", info.closesAtMs)
-        w.key("closed_at_ms"); optional(&w, info.closedAtMs)
+        w.field("closed_at_ms", orNull: info.closedAtMs)
         w.field("late_after_s", info.lateAfterS)
         w.field("duration_s", info.durationS)
         w.field("qr_period_s", info.qrPeriodS)
         w.field("allow_code_checkin", info.allowCodeCheckin)
         networks(&w, info.allowedNetworks)
         settings(&w, info.devicePolicy, info.joinRequires, info.enrolUnknown)
-        w.key("code"); optional(&w, info.code)
-        w.key("link"); optional(&w, info.linkToken.map { publicBase + JoinLink.path(token: $0) })
-        w.key("link_token"); optional(&w, info.linkToken)
+        w.field("code", orNull: info.code)
+        w.field("link", orNull: info.linkToken.map { publicBase + JoinLink.path(token: $0) })
+        w.field("link_token", orNull: info.linkToken)
         w.field("roster_size", info.rosterSize)
         w.key("counts")
         w.beginObject()
@@ -132,7 +132,7 @@ enum ResponseEncoding {
         w.field("student_id", result.studentId)
         w.field("access_token", result.accessToken)
         w.field("status", result.status.rawValue)
-        w.key("at_ms"); optional(&w, result.atMs)
+        w.field("at_ms", orNull: result.atMs)
         w.endObject()
         return w.bytes
     }
@@ -178,7 +178,7 @@ enum ResponseEncoding {
         for link in links {
             w.beginObject()
             w.field("student_id", link.studentId)
-            w.key("name"); optional(&w, link.name)
+            w.field("name", orNull: link.name)
             w.field("link_token", link.linkToken)
             w.field("link", publicBase + JoinLink.path(token: link.linkToken))
             w.endObject()
@@ -205,18 +205,18 @@ enum ResponseEncoding {
     static func student(_ w: inout JSONWriter, _ record: StudentRecord) {
         w.beginObject()
         w.field("student_id", record.studentId)
-        w.key("name"); optional(&w, record.name)
+        w.field("name", orNull: record.name)
         w.field("status", record.status.rawValue)
-        w.key("at_ms"); optional(&w, record.atMs)
-        w.key("method"); optional(&w, record.method)
-        w.key("by"); optional(&w, record.by)
-        w.key("note"); optional(&w, record.note)
+        w.field("at_ms", orNull: record.atMs)
+        w.field("method", orNull: record.method)
+        w.field("by", orNull: record.by)
+        w.field("note", orNull: record.note)
         w.field("rejoins", record.rejoins)
         w.key("flags"); w.beginArray()
         for flag in record.flags { w.string(flag) }
         w.endArray()
-        w.key("device"); optional(&w, record.device)
-        w.key("client_time_ms"); optional(&w, record.clientTimeMs)
+        w.field("device", orNull: record.device)
+        w.field("client_time_ms", orNull: record.clientTimeMs)
         w.endObject()
     }
 
@@ -224,7 +224,7 @@ enum ResponseEncoding {
         var w = JSONWriter(capacity: 96)
         w.beginObject()
         w.field("student_id", studentId)
-        w.key("device"); optional(&w, device)
+        w.field("device", orNull: device)
         w.endObject()
         return w.bytes
     }
@@ -234,7 +234,7 @@ enum ResponseEncoding {
         w.beginObject()
         w.field("student_id", result.studentId)
         w.field("status", result.status.rawValue)
-        w.key("at_ms"); optional(&w, result.atMs)
+        w.field("at_ms", orNull: result.atMs)
         w.field("changed", result.changed)
         w.endObject()
         return w.bytes
@@ -275,17 +275,9 @@ enum ResponseEncoding {
         w.beginArray()
         for event in page.events { event.json.withUnsafeBytes { w.raw($0) } }
         w.endArray()
-        w.key("next"); optional(&w, page.next?.description)
+        w.field("next", orNull: page.next?.description)
         w.field("has_more", page.mayHaveMore)
         w.endObject()
         return w.bytes
-    }
-
-    private static func optional(_ w: inout JSONWriter, _ value: String?) {
-        if let value { w.string(value) } else { w.null() }
-    }
-
-    private static func optional(_ w: inout JSONWriter, _ value: Int64?) {
-        if let value { w.int(value) } else { w.null() }
     }
 }

@@ -108,19 +108,15 @@ extension ClassStore {
         w.field("event", student.status == .late ? "attendance.late" : "attendance.absent")
         w.field("delivery_id", deliveryId)
         w.field("student_id", student.studentId)
-        w.key("student_name")
-        if let name = student.name { w.string(name) } else { w.null() }
+        w.field("student_name", orNull: student.name)
         w.field("status", student.status.rawValue)
-        w.key("at_ms")
-        if let at = student.atMs { w.int(at) } else { w.null() }
+        w.field("at_ms", orNull: student.atMs)
         w.field("class_id", session.classId)
         w.field("class_name", session.name)
-        w.key("course_id")
-        if let course = session.course?.id { w.string(course) } else { w.null() }
+        w.field("course_id", orNull: session.course?.id)
         w.field("teacher_id", session.teacherId)
         w.field("class_start_ms", session.startMs)
-        w.key("closed_at_ms")
-        if let closed = session.closedAtMs { w.int(closed) } else { w.null() }
+        w.field("closed_at_ms", orNull: session.closedAtMs)
         w.endObject()
         return String(decoding: w.bytes, as: UTF8.self)
     }

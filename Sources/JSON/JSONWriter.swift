@@ -193,6 +193,17 @@ public struct JSONWriter: Sendable {
         field(key, value)
     }
 
+    /// Writes the member with `null` when `value` is nil (fields a reader always finds).
+    public mutating func field(_ key: String, orNull value: String?) {
+        self.key(key)
+        if let value { string(value) } else { null() }
+    }
+
+    public mutating func field(_ key: String, orNull value: Int64?) {
+        self.key(key)
+        if let value { int(value) } else { null() }
+    }
+
     // MARK: - Internals
 
     @inline(__always)
