@@ -113,26 +113,5 @@ public func httpStatus(port: Int, path: String) -> Int {
 
 /// A blocking HTTP/1.0 GET on loopback: status and body, or nil when nothing answered.
 public func httpGet(port: Int, path: String) -> (status: Int, body: String)? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = UInt16(port).bigEndian
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard rc == 0 else { return nil }
-    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
-    var data: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n <= 0 { break }
-        data.append(contentsOf: buffer[0..<n])
-    }
-    let text = String(decoding: data, as: UTF8.self)
-    guard text.hasPrefix("HTTP/1."), text.count > 12, let status = Int(text.dropFirst(9).prefix(3)) else { return nil }
-    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-    return (status, body)
+    httpRequest(port: port, method: "GET", path: path).map { ($0.status, $0.body) }
 }
