@@ -17,6 +17,8 @@ public final class EventLoop {
     var corkCount = 0
     /// Identity only (no reference counting on the write path); the connection is alive while it reads.
     var corkedConnection: ObjectIdentifier?
+    /// Every TCP connection of this loop is a descriptor in this epoll set.
+    let poller: SocketPoller
 
     public init() throws(UVError) {
         // A write to a socket the peer already closed must fail with EPIPE, not kill the process.
@@ -29,10 +31,19 @@ public final class EventLoop {
             uv.deallocate(); readBuffer.deallocate(); cork.deallocate()
             throw UVError(rc)
         }
+        do {
+            poller = try SocketPoller(loop: uv)
+        } catch {
+            _ = uv_loop_close(uv)
+            uv.deallocate(); readBuffer.deallocate(); cork.deallocate()
+            throw error
+        }
         uv.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        poller.attach()
     }
 
     deinit {
+        poller.closeAll()
         // Handles still open keep their memory until their close callbacks run; give them that turn.
         uv_walk(uv, { handle, _ in
             if let handle, uv_is_closing(handle) == 0 { uv_close(handle, nil) }
@@ -40,6 +51,7 @@ public final class EventLoop {
         uv_run(uv, UV_RUN_DEFAULT)
         // EBUSY would mean a handle outlived its close callback; nothing is left to retry in a deinit.
         _ = uv_loop_close(uv)
+        poller.deallocate()
         uv.deallocate()
         readBuffer.deallocate()
         cork.deallocate()

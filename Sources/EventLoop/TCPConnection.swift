@@ -15,158 +15,195 @@ extension TCPConnectionDelegate {
     public func connectionDidDrain(_ connection: TCPConnection) {}
 }
 
-/// A TCP stream on one loop. Writes go out with `uv_try_write` at once; only what the kernel did not
-/// take is queued (`queuedBytes`), so the owner can enforce its own backpressure policy.
-/// The connection keeps itself alive (and its delegate) from creation until its close callback.
+/// A TCP stream on one loop: a non-blocking socket in the loop's epoll set (`SocketPoller`). Writes go
+/// out with `send` at once; only what the kernel did not take is queued (`queuedBytes`), so the owner
+/// can enforce its own backpressure policy. The connection stays alive (and its delegate) from
+/// creation until its close has been reported.
 public final class TCPConnection {
-    let handle: UnsafeMutablePointer<uv_tcp_t>
+    let fd: Int32
+    /// What the poller waits for on `fd`; set only by `SocketPoller.setInterest`.
+    var interest: UInt32 = 0
     /// Read on every read and write (the cork), so not reference-counted: a checked `unowned` costs
     /// ~4 % of ping/pong throughput (docs/BENCHMARKS.md). Lifetime: a connection is made on its loop's
-    /// thread and used only there; the loop outlives it, because the loop runs until every handle is
-    /// closed, and `EventLoop.deinit` closes what is left before it frees anything (`close()` checks
-    /// `uv_is_closing` before it touches the loop, for the callbacks that deinit still runs).
+    /// thread and used only there; the loop outlives it, because `EventLoop.deinit` closes every
+    /// connection and reports those closes before it frees anything.
     public unowned(unsafe) let loop: EventLoop
     public var delegate: TCPConnectionDelegate?
-    /// Bytes handed to libuv but not yet written to the kernel.
-    public private(set) var queuedBytes = 0
+    /// Bytes the kernel has not taken yet; nil while there are none (an idle connection holds no queue).
+    private var writes: WriteQueue?
+    // Fields are ordered so the small ones share words: every idle connection holds this object.
+    public private(set) var isOpen = true
+    private var isReading = false
+    private var isConnecting = false
+    /// `shutdown()` was called: the FIN goes once the queue is empty.
+    private var isShuttingDown = false
+    /// The FIN went; reading (and discarding) until the peer closes or the linger time passes.
+    private var isLingering = false
+    private var closeError: UVError?
+    private var lingerDeadlineMs: UInt32 = 0
+    /// Given back to the server's `ConnectionLimiter` when the close is reported.
+    var ticket: ConnectionTicket?
+    private var lingerTimer: LoopTimer?
+
+    /// Bytes written but not yet taken by the kernel.
+    public var queuedBytes: Int { writes?.bytes ?? 0 }
     /// Every byte written but not yet taken by the kernel: `queuedBytes` plus what waits in the loop's
     /// cork while this connection's read callback runs (replies to the bytes just read).
     public var unsentBytes: Int {
         queuedBytes + (loop.corkedConnection == ObjectIdentifier(self) ? loop.corkCount : 0)
     }
-    // Fields are ordered so the small ones share words: every idle connection holds this object.
-    public private(set) var isOpen = true
-    private var isShuttingDown = false
-    private var closeError: UVError?
-    private var lingerDeadlineMs: UInt32 = 0
-    /// Given back to the server's `ConnectionLimiter` from the close callback.
-    var ticket: ConnectionTicket?
 
-    var stream: UnsafeMutablePointer<uv_stream_t> {
-        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
-    }
-    private var uvHandle: UnsafeMutablePointer<uv_handle_t> {
-        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)
-    }
-
-    init(loop: EventLoop) {
+    /// Takes over `fd`, a non-blocking stream socket.
+    init(loop: EventLoop, fd: Int32) {
         self.loop = loop
-        handle = .allocate(capacity: 1)
-        // With AF_UNSPEC no socket is made yet, so libuv's uv_tcp_init cannot fail here.
-        let rc = uv_tcp_init(loop.uv, handle)
-        precondition(rc == 0, "uv_tcp_init: \(UVError(rc))")
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        self.fd = fd
+        loop.poller.add(self)
     }
 
     /// Small JSON messages must not wait for Nagle's algorithm. A socket that refuses the option
     /// (already reset by the peer) is closed and the error returned.
     func configureAccepted() -> UVError? {
-        let rc = uv_tcp_nodelay(handle, 1)
-        guard rc < 0 else { return nil }
-        closeError = UVError(rc)
+        var on: Int32 = 1
+        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 else {
+            return nil
+        }
+        let error = UVError(-errno)
+        closeError = error
         close()
-        return UVError(rc)
-    }
-
-    static func from(_ stream: UnsafeMutablePointer<uv_stream_t>) -> TCPConnection {
-        Unmanaged<TCPConnection>.fromOpaque(stream.pointee.data).takeUnretainedValue()
+        return error
     }
 
     // MARK: connect
 
     /// Opens a client connection, optionally bound to a local source address (several 127.0.0.x
-    /// sources give a load generator more than 64 K ephemeral ports).
+    /// sources give a load generator more than 64 K ephemeral ports). A connect that fails after the
+    /// socket exists is reported on a later turn of the loop, never from inside this call.
     public static func connect(loop: EventLoop, to address: SocketAddress, from source: SocketAddress? = nil,
                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
-        let connection = TCPConnection(loop: loop)
-        if let source {
-            let rc = connection.bind(source: source)
-            if rc < 0 {
-                connection.close()
-                completion(.failure(UVError(rc)))
-                return
-            }
+        let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, flags, 0)
+        guard fd >= 0 else { completion(.failure(UVError(-errno))); return }
+        if let source, let error = bind(fd, source: source) {
+            Glibc.close(fd)
+            completion(.failure(error))
+            return
         }
-        let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        let context = ConnectContext(connection: connection, completion: completion)
-        req.pointee.data = Unmanaged.passRetained(context).toOpaque()
-        let rc = address.withSockaddr { sa in
-            uv_tcp_connect(req, connection.handle, sa) { req, status in
-                let context = Unmanaged<ConnectContext>.fromOpaque(req!.pointee.data).takeRetainedValue()
-                req!.deallocate()
-                if status < 0 {
-                    context.connection.close()
-                    context.completion(.failure(UVError(status)))
-                } else if let error = context.connection.configureAccepted() {
-                    context.completion(.failure(error))
-                } else {
-                    context.completion(.success(context.connection))
-                }
-            }
-        }
-        if rc < 0 {
-            Unmanaged<ConnectContext>.fromOpaque(req.pointee.data).release()
-            req.deallocate()
+        let connection = TCPConnection(loop: loop, fd: fd)
+        connection.isConnecting = true
+        connection.delegate = ConnectDelegate(completion)
+        let rc = address.withSockaddr { Glibc.connect(fd, $0, address.length) }
+        if rc < 0 && errno != EINPROGRESS {
+            connection.closeError = UVError(-errno)
             connection.close()
-            completion(.failure(UVError(rc)))
+            return
         }
+        // Writable once connected (or failed): `finishConnect` reads the outcome.
+        connection.updateInterest()
     }
 
     /// Binds to a source address but leaves the port to `connect` (IP_BIND_ADDRESS_NO_PORT), which picks
     /// one knowing the destination. A plain bind to port 0 makes the kernel search for a port no socket
     /// on that address uses, a search that grows with every connection open: at 14,000 connections per
     /// source address, six load processes spent ~50 CPU-seconds each in it (docs/SCALING.md).
-    private func bind(source: SocketAddress) -> Int32 {
-        let fd = socket(source.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return -errno }
+    private static func bind(_ fd: Int32, source: SocketAddress) -> UVError? {
         var on: Int32 = 1
         // 24 = IP_BIND_ADDRESS_NO_PORT (Linux 4.2; not in the Glibc module). Best effort: without it
         // the bind below still works, only slower.
         _ = setsockopt(fd, Int32(IPPROTO_IP), 24, &on, socklen_t(MemoryLayout<Int32>.size))
-        let rc = uv_tcp_open(handle, uv_os_sock_t(fd))
-        if rc < 0 {
-            Glibc.close(fd)
-            return rc
-        }
-        return source.withSockaddr { uv_tcp_bind(handle, $0, 0) }
+        let rc = source.withSockaddr { Glibc.bind(fd, $0, source.length) }
+        return rc == 0 ? nil : UVError(-errno)
     }
 
-    private final class ConnectContext {
-        let connection: TCPConnection
+    private func finishConnect() {
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0 { error = errno }
+        guard error == 0 else {
+            closeError = UVError(-error)
+            close()
+            return
+        }
+        isConnecting = false
+        updateInterest()
+        // A refusal here closed the connection; its close tells the ConnectDelegate.
+        guard isOpen, configureAccepted() == nil else { return }
+        let connecting = delegate as? ConnectDelegate
+        delegate = nil
+        connecting?.completion(.success(self))
+    }
+
+    /// Holds the completion while connecting: a close before the connection is up reports the failure.
+    private final class ConnectDelegate: TCPConnectionDelegate {
         let completion: (Result<TCPConnection, UVError>) -> Void
-        init(connection: TCPConnection, completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
-            self.connection = connection
-            self.completion = completion
+        init(_ completion: @escaping (Result<TCPConnection, UVError>) -> Void) { self.completion = completion }
+        func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {}
+        func connectionDidClose(_ connection: TCPConnection, error: UVError?) { completion(.failure(error ?? .canceled)) }
+    }
+
+    // MARK: events
+
+    /// What the poller saw on `fd`.
+    func handle(events: UInt32) {
+        if isConnecting {
+            finishConnect()
+            return
+        }
+        // An error or hang-up surfaces as the failure of the send or recv it wakes.
+        if events & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            if writes != nil {
+                flush()
+            } else if isShuttingDown && !isLingering {
+                sendFIN()
+            }
+        }
+        if isOpen, isReading, events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            read()
         }
     }
 
-    // MARK: reading
-
-    /// Starts (or resumes) reading; a socket libuv cannot read is closed with that error.
-    public func startReading() {
+    /// Tells the poller what to wait for now; a socket epoll refuses is closed with that error.
+    private func updateInterest() {
         guard isOpen else { return }
-        let rc = uv_read_start(stream, { h, suggested, buf in
-            let loop = EventLoop.from(h!.pointee.loop)
-            buf!.pointee = uv_buf_t(base: loop.readBuffer.assumingMemoryBound(to: CChar.self), len: loop.readBufferSize)
-        }, { s, nread, buf in
-            let connection = TCPConnection.from(s!)
-            if nread > 0 {
-                connection.didRead(UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
-            } else if nread < 0 {
-                connection.closeError = nread == Int(UV_EOF.rawValue) ? nil : UVError(Int32(nread))
-                connection.close()
-            }
-        })
-        // EALREADY: reading already (a resume after no pause) is not an error.
-        if rc < 0 && rc != Int32(UV_EALREADY.rawValue) {
+        var mask: UInt32 = isReading ? EPOLLIN.rawValue : 0
+        if isConnecting || writes != nil || (isShuttingDown && !isLingering) { mask |= EPOLLOUT.rawValue }
+        let rc = Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.poller.setInterest(self, mask) }
+        if rc < 0 {
             closeError = UVError(rc)
             close()
         }
     }
 
+    // MARK: reading
+
+    /// Starts (or resumes) reading.
+    public func startReading() {
+        guard isOpen, !isReading, !isShuttingDown || isLingering else { return }
+        isReading = true
+        updateInterest()
+    }
+
     public func stopReading() {
-        guard isOpen else { return }
-        uv_read_stop(stream)
+        guard isOpen, isReading else { return }
+        isReading = false
+        updateInterest()
+    }
+
+    /// One read per readiness: level-triggered epoll reports what is left on the next turn, so one
+    /// busy peer cannot starve the others.
+    private func read() {
+        let (buffer, size) = Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
+        let count = recv(fd, buffer, size, 0)
+        if count > 0 {
+            didRead(UnsafeRawBufferPointer(start: buffer, count: count))
+        } else if count == 0 {
+            closeError = nil
+            close()
+        } else {
+            let error = errno
+            guard error != EAGAIN, error != EWOULDBLOCK, error != EINTR else { return }
+            closeError = UVError(-error)
+            close()
+        }
     }
 
     private func didRead(_ bytes: UnsafeRawBufferPointer) {
@@ -185,9 +222,10 @@ public final class TCPConnection {
 
     // MARK: writing
 
-    /// Writes bytes (copied only if the kernel does not take them at once).
+    /// Writes bytes (copied only if the kernel does not take them at once). Nothing is written once
+    /// `shutdown()` was called.
     public func write(_ bytes: UnsafeRawBufferPointer) {
-        guard isOpen, bytes.count > 0 else { return }
+        guard isOpen, !isShuttingDown, bytes.count > 0 else { return }
         if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(bytes); return }
         writeNow(bytes, shared: nil)
     }
@@ -198,7 +236,7 @@ public final class TCPConnection {
 
     /// Writes a shared buffer; if it must be queued, the queue references it instead of copying.
     public func write(_ buffer: ByteBuffer) {
-        guard isOpen, buffer.count > 0 else { return }
+        guard isOpen, !isShuttingDown, buffer.count > 0 else { return }
         if loop.corkedConnection == ObjectIdentifier(self) { corkAppend(buffer.bytes); return }
         writeNow(buffer.bytes, shared: buffer)
     }
@@ -212,57 +250,108 @@ public final class TCPConnection {
 
     private func writeNow(_ bytes: UnsafeRawBufferPointer, shared: ByteBuffer?) {
         var written = 0
-        if queuedBytes == 0 {
-            var buf = uv_buf_t(base: UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
-                               len: bytes.count)
-            let rc = uv_try_write(stream, &buf, 1)
+        if writes == nil {
+            let rc = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             if rc >= 0 {
-                written = Int(rc)
-            } else if rc != Int32(UV_EAGAIN.rawValue) {
-                closeError = UVError(rc)
-                close()
-                return
+                written = rc
+            } else {
+                let error = errno
+                guard error == EAGAIN || error == EWOULDBLOCK || error == EINTR else {
+                    closeError = UVError(-error)
+                    close()
+                    return
+                }
             }
         }
         if written == bytes.count { return }
         let rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
-        let owner = shared ?? ByteBuffer(copying: rest)
-        let base = shared == nil ? owner.base : UnsafeMutableRawPointer(mutating: rest.baseAddress!)
-        enqueue(base: base, count: rest.count, owner: owner)
-    }
-
-    private final class PendingWrite {
-        let owner: ByteBuffer
-        let count: Int
-        init(owner: ByteBuffer, count: Int) { self.owner = owner; self.count = count }
-    }
-
-    private func enqueue(base: UnsafeMutableRawPointer, count: Int, owner: ByteBuffer) {
-        let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        req.pointee.data = Unmanaged.passRetained(PendingWrite(owner: owner, count: count)).toOpaque()
-        var buf = uv_buf_t(base: base.assumingMemoryBound(to: CChar.self), len: count)
-        let rc = uv_write(req, stream, &buf, 1) { req, status in
-            let pending = Unmanaged<PendingWrite>.fromOpaque(req!.pointee.data).takeRetainedValue()
-            let connection = TCPConnection.from(req!.pointee.handle)
-            req!.deallocate()
-            connection.queuedBytes -= pending.count
-            if status < 0 {
-                if status != Int32(UV_ECANCELED.rawValue) {
-                    connection.closeError = UVError(status)
-                    connection.close()
-                }
-            } else if connection.queuedBytes == 0 && connection.isOpen {
-                connection.delegate?.connectionDidDrain(connection)
-            }
+        let entry: WriteQueue.Entry
+        if let shared {
+            entry = WriteQueue.Entry(owner: shared, offset: rest.baseAddress! - UnsafeRawPointer(shared.base), end: shared.count)
+        } else {
+            let copy = ByteBuffer(copying: rest)
+            entry = WriteQueue.Entry(owner: copy, offset: 0, end: copy.count)
         }
+        if let writes {
+            writes.append(entry)
+        } else {
+            writes = WriteQueue(entry)
+            updateInterest()
+        }
+    }
+
+    /// Sends what the kernel takes of the queue; an emptied queue reports the drain (or sends the FIN
+    /// that `shutdown()` asked for).
+    private func flush() {
+        guard let writes else { return }
+        let rc = writes.write(to: fd)
         if rc < 0 {
-            Unmanaged<PendingWrite>.fromOpaque(req.pointee.data).release()
-            req.deallocate()
-            closeError = UVError(rc)
+            guard rc != -Int(EAGAIN), rc != -Int(EWOULDBLOCK), rc != -Int(EINTR) else { return }
+            closeError = UVError(Int32(rc))
             close()
             return
         }
-        queuedBytes += count
+        writes.consume(rc)
+        guard writes.bytes == 0 else { return }
+        self.writes = nil
+        if isShuttingDown {
+            sendFIN()
+            return
+        }
+        updateInterest()
+        if isOpen { delegate?.connectionDidDrain(self) }
+    }
+
+    /// The bytes the kernel has not taken, in order. Each entry keeps its buffer alive: a shared event
+    /// frame is queued by reference on every slow subscriber, not copied.
+    private final class WriteQueue {
+        struct Entry {
+            let owner: ByteBuffer
+            var offset: Int
+            let end: Int
+        }
+
+        private var entries: [Entry]
+        private(set) var bytes: Int
+
+        init(_ first: Entry) {
+            entries = [first]
+            bytes = first.end - first.offset
+        }
+
+        func append(_ entry: Entry) {
+            entries.append(entry)
+            bytes += entry.end - entry.offset
+        }
+
+        /// One `writev` of up to 64 entries; the bytes written, or a negative errno.
+        func write(to fd: Int32) -> Int {
+            let count = min(entries.count, 64)
+            return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vector in
+                for i in 0..<count {
+                    let entry = entries[i]
+                    vector[i] = iovec(iov_base: entry.owner.base + entry.offset, iov_len: entry.end - entry.offset)
+                }
+                let rc = writev(fd, vector.baseAddress, Int32(count))
+                return rc >= 0 ? rc : -Int(errno)
+            }
+        }
+
+        func consume(_ count: Int) {
+            bytes -= count
+            var left = count
+            var done = 0
+            while left > 0 {
+                let size = entries[done].end - entries[done].offset
+                if left < size {
+                    entries[done].offset += left
+                    break
+                }
+                left -= size
+                done += 1
+            }
+            entries.removeFirst(done)
+        }
     }
 
     // MARK: closing
@@ -270,36 +359,29 @@ public final class TCPConnection {
     /// Sends what is queued, then half-closes (FIN after the last byte) and keeps reading, discarding,
     /// until the peer closes too or `lingerMs` passes. Closing at once would make the kernel answer
     /// bytes still in flight with a reset, which can destroy our last message (a close frame, an
-    /// error response) before the peer reads it.
+    /// error response) before the peer reads it. The FIN goes on a later turn of the loop.
     public func shutdown(lingerMs: UInt64 = 2000) {
         guard isOpen, !isShuttingDown else { return }
         flushCork()
         guard isOpen else { return }
         isShuttingDown = true
-        let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        let rc = uv_shutdown(req, stream) { req, status in
-            let connection = TCPConnection.from(req!.pointee.handle)
-            req!.deallocate()
-            guard status >= 0, connection.isOpen else { connection.close(); return }
-            connection.linger()
-        }
-        if rc < 0 {
-            req.deallocate()
+        lingerDeadlineMs = UInt32(clamping: lingerMs)
+        isReading = false
+        updateInterest()
+    }
+
+    private func sendFIN() {
+        guard Glibc.shutdown(fd, Int32(SHUT_WR)) == 0 else {
             close()
             return
         }
-        lingerDeadlineMs = UInt32(clamping: lingerMs)
-        uv_read_stop(stream)
-    }
-
-    private var lingerTimer: LoopTimer?
-
-    private func linger() {
-        delegate = delegate.map { _ in DiscardingDelegate(previous: delegate!) }
+        isLingering = true
+        delegate = delegate.map { DiscardingDelegate(previous: $0) }
         let timer = LoopTimer(loop: loop)
         timer.start(timeoutMs: UInt64(lingerDeadlineMs)) { [weak self] in self?.close() }
         lingerTimer = timer
-        startReading()
+        isReading = true
+        updateInterest()
     }
 
     /// Swallows what a peer sends after our FIN, then reports the close to the real owner.
@@ -310,35 +392,37 @@ public final class TCPConnection {
         func connectionDidClose(_ connection: TCPConnection, error: UVError?) { previous.connectionDidClose(connection, error: error) }
     }
 
-    /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` from the close callback.
+    /// Closes now; queued writes are dropped. The delegate hears `connectionDidClose` on the loop's
+    /// next turn.
     public func close() {
-        // First: a handle the loop's deinit already closed must not touch the loop being torn down.
-        guard uv_is_closing(uvHandle) == 0 else { return }
+        guard isOpen else { return }
         if loop.corkedConnection == ObjectIdentifier(self) {
             loop.corkedConnection = nil
             loop.corkCount = 0
         }
         isOpen = false
+        writes = nil
         lingerTimer?.close()
         lingerTimer = nil
-        uv_close(uvHandle) { h in
-            let connection = Unmanaged<TCPConnection>.fromOpaque(h!.pointee.data).takeRetainedValue()
-            connection.ticket?.release()
-            connection.ticket = nil
-            let delegate = connection.delegate
-            connection.delegate = nil
-            delegate?.connectionDidClose(connection, error: connection.closeError)
-            connection.handle.deallocate()
-        }
+        Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.poller.remove(self) }
+    }
+
+    /// From the poller, a turn after `close()`.
+    func didClose() {
+        ticket?.release()
+        ticket = nil
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.connectionDidClose(self, error: closeError)
     }
 
     /// The remote address, or nil once closed.
     public var peerAddress: SocketAddress? {
         guard isOpen else { return nil }
         var storage = sockaddr_storage()
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &len) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
         }
         return rc == 0 ? SocketAddress(storage: storage) : nil
     }

@@ -2,18 +2,21 @@
 import Glibc
 
 /// A listening TCP socket. With `reusePort`, several loops (one per worker thread) can listen on the
-/// same address and the kernel spreads new connections across them.
+/// same address and the kernel spreads new connections across them. Accepted sockets join the loop's
+/// `SocketPoller`.
 ///
 /// Out of descriptors (EMFILE/ENFILE), the listener closes its socket and listens again after
-/// `pauseMs`: libuv's accept loop retries an accept that fails that way at once, forever, unless its
-/// spare descriptor trick could run (it cannot when another thread took the freed descriptor). Clients
-/// arriving meanwhile are refused by the kernel and retry; the loop keeps serving everyone else.
+/// `pauseMs` instead of retrying at once, forever. Clients arriving meanwhile are refused by the kernel
+/// (or go to another worker's socket) and retry, rather than wait unanswered in a backlog nobody
+/// accepts from; the loop keeps serving everyone else.
 public final class TCPServer {
-    private var handle: UnsafeMutablePointer<uv_tcp_t>?
-    /// Checked: used once per accept, and the loop outlives its listener.
-    unowned let loop: EventLoop
+    /// The socket and its poll handle; nil while paused. Each handle holds one retain of the server,
+    /// released by its close callback (which also closes the socket).
+    private var listener: (fd: Int32, handle: UnsafeMutablePointer<uv_poll_t>)?
     private let reusePort: Bool
     private let backlog: Int32
+    /// Checked: used once per accept, and the loop outlives its listener.
+    unowned let loop: EventLoop
     private var onAccept: ((TCPConnection) -> Void)?
     private var onAcceptError: ((UVError) -> Void)?
     private var closed = false
@@ -27,6 +30,8 @@ public final class TCPServer {
     public var pauseMs: UInt64 = 250
     /// Times accepting paused for want of descriptors.
     public private(set) var acceptPauses = 0
+    /// Accepts per wake-up, so a flood of connects cannot hold the loop from its other work.
+    private let acceptsPerWake = 128
 
     public init(loop: EventLoop, address: SocketAddress, reusePort: Bool = false, backlog: Int32 = 4096,
                 onAcceptError: ((UVError) -> Void)? = nil,
@@ -37,43 +42,30 @@ public final class TCPServer {
         self.backlog = backlog
         self.onAccept = onAccept
         self.onAcceptError = onAcceptError
-        do {
-            try listen()
-            self.address = boundAddress() ?? self.address
-        } catch {
-            close()
-            throw error
-        }
+        try listen()
+        if let listener { self.address = Self.boundAddress(listener.fd) ?? address }
     }
 
-    private var stream: UnsafeMutablePointer<uv_stream_t>? {
-        handle.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: uv_stream_t.self) }
-    }
-
-    /// A new handle each time: after a pause the old one is closed. Each handle holds one retain of
-    /// the server, released by its close callback.
     private func listen() throws(UVError) {
-        let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
-        // With AF_UNSPEC no socket is made yet, so libuv's uv_tcp_init cannot fail here.
-        let initialized = uv_tcp_init(loop.uv, handle)
-        precondition(initialized == 0, "uv_tcp_init: \(UVError(initialized))")
+        let fd = try Self.listeningSocket(address, reusePort: reusePort, backlog: backlog)
+        let handle = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
+        let rc = uv_poll_init(loop.uv, handle, fd)
+        guard rc == 0 else {
+            Glibc.close(fd)
+            handle.deallocate()
+            throw UVError(rc)
+        }
         handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        self.handle = handle
-        do {
-            try bind(handle, address, reusePort: reusePort)
-            let rc = uv_listen(stream, backlog) { server, status in
-                let me = Unmanaged<TCPServer>.fromOpaque(server!.pointee.data).takeUnretainedValue()
-                me.accept(status: status)
-            }
-            try uvCheck(rc)
-        } catch {
-            closeHandle()
-            throw error
+        listener = (fd, handle)
+        // EBADF only for a closed handle; this one is new.
+        _ = uv_poll_start(handle, Int32(UV_READABLE.rawValue)) { handle, status, _ in
+            let me = Unmanaged<TCPServer>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+            if status < 0 { me.onAcceptError?(UVError(status)); return }
+            me.acceptReady()
         }
     }
 
-    private func bind(_ handle: UnsafeMutablePointer<uv_tcp_t>, _ address: SocketAddress, reusePort: Bool) throws(UVError) {
-        // libuv 1.44 (Debian 12) has no UV_TCP_REUSEPORT, so the socket is made and configured here.
+    private static func listeningSocket(_ address: SocketAddress, reusePort: Bool, backlog: Int32) throws(UVError) -> Int32 {
         let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError(-errno) }
         var one: Int32 = 1
@@ -85,36 +77,43 @@ public final class TCPServer {
             }
         }
         let rc = address.withSockaddr { Glibc.bind(fd, $0, address.length) }
-        guard rc == 0 else { let e = errno; Glibc.close(fd); throw UVError(-e) }
-        let orc = uv_tcp_open(handle, fd)
-        if orc < 0 { Glibc.close(fd); throw UVError(orc) }
+        guard rc == 0, Glibc.listen(fd, backlog) == 0 else { let e = errno; Glibc.close(fd); throw UVError(-e) }
+        return fd
     }
 
-    private func boundAddress() -> SocketAddress? {
-        guard let handle else { return nil }
+    private static func boundAddress(_ fd: Int32) -> SocketAddress? {
         var storage = sockaddr_storage()
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getsockname(handle, $0, &len) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return rc == 0 ? SocketAddress(storage: storage) : nil
     }
 
-    private func accept(status: Int32) {
-        if status == Int32(UV_EMFILE.rawValue) || status == Int32(UV_ENFILE.rawValue) {
-            pauseAccepting()
-            onAcceptError?(UVError(status))
-            return
+    private func acceptReady() {
+        for _ in 0..<acceptsPerWake {
+            guard let fd = listener?.fd else { return }
+            let client = accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if client >= 0 {
+                accepted(client)
+                continue
+            }
+            switch errno {
+            case EAGAIN, EWOULDBLOCK: return
+            case EINTR, ECONNABORTED: continue
+            case let error where error == EMFILE || error == ENFILE:
+                pauseAccepting()
+                onAcceptError?(UVError(-error))
+                return
+            case let error:
+                onAcceptError?(UVError(-error))
+                return
+            }
         }
-        if status < 0 { onAcceptError?(UVError(status)); return }
-        guard let stream else { return }
-        let connection = TCPConnection(loop: loop)
-        let rc = uv_accept(stream, connection.stream)
-        if rc < 0 {
-            connection.close()
-            onAcceptError?(UVError(rc))
-            return
-        }
+    }
+
+    private func accepted(_ client: Int32) {
+        let connection = TCPConnection(loop: loop, fd: client)
         // A connection reset before we configured it is closed by configureAccepted: nothing to hand on.
         if let error = connection.configureAccepted() {
             onAcceptError?(error)
@@ -140,14 +139,14 @@ public final class TCPServer {
         onRefuse(connection, refusal)
     }
 
-    /// Closing the socket ends libuv's accept loop; the timer listens again.
+    /// Closes the socket; the timer listens again.
     private func pauseAccepting() {
-        closeHandle()
+        closeListener()
         acceptPauses += 1
         let timer = resumeTimer ?? LoopTimer(loop: loop)
         resumeTimer = timer
         timer.start(timeoutMs: pauseMs) { [weak self] in
-            guard let self, !self.closed, self.handle == nil else { return }
+            guard let self, !self.closed, self.listener == nil else { return }
             do throws(UVError) {
                 try self.listen()
             } catch {
@@ -157,12 +156,16 @@ public final class TCPServer {
         }
     }
 
-    private func closeHandle() {
-        guard let handle else { return }
-        self.handle = nil
+    private func closeListener() {
+        guard let (fd, handle) = listener else { return }
+        listener = nil
+        // The socket is closed now, so the kernel refuses new clients at once; the handle, which
+        // may not outlive its descriptor in libuv's watcher table, is stopped first.
+        uv_poll_stop(handle)
+        Glibc.close(fd)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
             Unmanaged<TCPServer>.fromOpaque(h!.pointee.data).release()
-            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_tcp_t.self).deallocate()
+            UnsafeMutableRawPointer(h!).assumingMemoryBound(to: uv_poll_t.self).deallocate()
         }
     }
 
@@ -175,7 +178,7 @@ public final class TCPServer {
         onRefuse = nil
         resumeTimer?.close()
         resumeTimer = nil
-        closeHandle()
+        closeListener()
     }
 }
 
