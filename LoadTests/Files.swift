@@ -34,10 +34,10 @@ func readSmallFile(_ path: String) -> String? {
 }
 
 /// The resident set size of a process in KiB (VmRSS of /proc/PID/status); nil if it cannot be read.
-func residentKiB(pid: Int32) -> Int? {
+func residentKiB(pid: Int32, field: String = "VmRSS:") -> Int? {
     guard let status = readSmallFile("/proc/\(pid)/status") else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.dropFirst("VmRSS:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+    for line in status.split(separator: "\n") where line.hasPrefix(field) {
+        return Int(line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
     }
     return nil
 }

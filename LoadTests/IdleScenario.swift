@@ -16,6 +16,9 @@ final class IdleScenario: Scenario {
     private var connected = 0
     private var rssBeforeKiB = 0
     private var rssHoldKiB = 0
+    /// `RssAnon`: the heap and stacks without the code pages a first TLS or SHA-1 call maps in once.
+    private var anonBeforeKiB = 0
+    private var anonHoldKiB = 0
     private var holding = false
     private var holdStartedS: Double = 0
     private var closed = false
@@ -42,6 +45,7 @@ final class IdleScenario: Scenario {
             return
         }
         rssBeforeKiB = before
+        anonBeforeKiB = residentKiB(pid: hubPid, field: "RssAnon:") ?? 0
         rssSeries.append((0, before))
         checkHubHealth(run: run) { [unowned self] in self.connectAll() }
     }
@@ -86,7 +90,10 @@ final class IdleScenario: Scenario {
             return
         }
         rssSeries.append((Double(run.elapsedMs) / 1000, rss))
-        if holding { rssHoldKiB = max(rssHoldKiB, rss) }
+        if holding {
+            rssHoldKiB = max(rssHoldKiB, rss)
+            anonHoldKiB = max(anonHoldKiB, residentKiB(pid: hubPid, field: "RssAnon:") ?? 0)
+        }
     }
 
     func connectionLost(code: UInt16, reason: String) {
@@ -129,7 +136,10 @@ final class IdleScenario: Scenario {
         result.errorKinds = run.errors.sorted
         result.durationS = Double(run.elapsedMs) / 1000
         result.rssSeries = rssSeries
+        let anonPerConn = connected > 0 ? max(0, anonHoldKiB - anonBeforeKiB) * 1024 / connected : 0
+        result.extraJSON.append(("hub_anon_per_conn_bytes", Array(String(anonPerConn).utf8)))
         result.notes = ["hub_rss_kib is the largest VmRSS seen while holding; per connection = (that − VmRSS before connecting) / open connections",
+                        "anonymous memory (RssAnon, no code pages) per connection: \(anonPerConn) bytes",
                         "holding started at \(format(holdStartedS, decimals: 1)) s"]
         return result
     }

@@ -78,10 +78,51 @@ final class TCPTests: XCTestCase {
         XCTAssertTrue(runLoop(loop) { clientSide.closed && serverSide.closed })
     }
 
+    /// Copied and shared writes queued behind a peer that does not read leave in order; `shutdown()`
+    /// sends the FIN only after the last of them, and nothing written after it goes out.
+    func testQueuedWritesKeepTheirOrderAndTheFINComesLast() throws {
+        let loop = try EventLoop()
+        var accepted: TCPConnection?
+        let server = try TCPServer(loop: loop, address: SocketAddress(parsing: "127.0.0.1:0")) { accepted = $0 }
+        defer { server.close() }
+        let clientSide = Recorder()
+        var client: TCPConnection?
+        TCPConnection.connect(loop: loop, to: try SocketAddress(host: "127.0.0.1", port: server.address.port)) { result in
+            client = try? result.get()
+            client?.delegate = clientSide
+        }
+        XCTAssertTrue(runLoop(loop) { client != nil && accepted != nil })
+        let serverSide = Recorder()
+        accepted!.delegate = serverSide
+        var expected: [UInt8] = []
+        let shared = ByteBuffer(Array(repeating: 0x5A, count: 4096))
+        for i in 0..<3000 {
+            if i % 3 == 0 {
+                accepted!.write(shared)
+                expected += Array(shared.bytes)
+            } else {
+                let chunk = (0..<(i % 700 + 1)).map { UInt8(truncatingIfNeeded: $0 &+ i) }
+                accepted!.write(chunk)
+                expected += chunk
+            }
+        }
+        XCTAssertGreaterThan(accepted!.queuedBytes, 0, "the peer is not reading, so most of it queues")
+        accepted!.shutdown()
+        accepted!.write(Array("after the FIN".utf8))
+        client!.startReading()
+        // The client sees EOF (the FIN) only after every byte, and then closes its side too.
+        XCTAssertTrue(runLoop(loop, timeoutMs: 20000) { clientSide.closed && serverSide.closed })
+        XCTAssertNil(clientSide.closeError, "an orderly FIN, not a reset")
+        XCTAssertEqual(clientSide.received.count, expected.count)
+        XCTAssertTrue(clientSide.received == expected, "bytes out of order")
+        XCTAssertNil(serverSide.closeError)
+    }
+
     func testConnectRefusedReportsError() throws {
         let loop = try EventLoop()
         var result: Result<TCPConnection, UVError>?
         TCPConnection.connect(loop: loop, to: try SocketAddress(host: "127.0.0.1", port: freeTCPPort())) { result = $0 }
+        XCTAssertNil(result, "reported on a later turn of the loop, never from inside connect")
         XCTAssertTrue(runLoop(loop) { result != nil })
         if case .failure(let error) = result! {
             XCTAssertEqual(error, .connectionRefused)
