@@ -20,7 +20,8 @@ final class HubWorker {
     let redis: RedisClient
     let subscriber: RedisSubscriber
     let store: ClassStore
-    let scratch = WebSocketScratch()
+    /// Limits and scratch buffer shared by every WebSocket of this loop.
+    let websocketSettings: WebSocketServerSettings
     /// Replies are built here one at a time (the loop is single-threaded), so no reply allocates.
     var writer = JSONWriter(capacity: 4096)
     let registry: RoomRegistry
@@ -49,6 +50,7 @@ final class HubWorker {
         registry = RoomRegistry(subscriber: subscriber, metrics: metrics, maxHeldEvents: configuration.maxHeldEvents)
         qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
         budgetLimits = SharedBudgetLimits(configuration.clientBudget)
+        websocketSettings = WebSocketServerSettings(maxQueuedBytes: configuration.maxQueuedBytes)
         replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }
 
@@ -122,8 +124,7 @@ final class HubWorker {
         case .success(let accept):
             connection.write(WebSocketHandshake.responseBytes(accept: accept))
         }
-        let websocket = WebSocketConnection(connection: connection, scratch: scratch, delegate: nil)
-        websocket.maxQueuedBytes = configuration.maxQueuedBytes
+        let websocket = WebSocketConnection(connection: connection, settings: websocketSettings, delegate: nil)
         // Browsers cannot set headers on a WebSocket, so the token comes in the query (PROTOCOL.md).
         let token = request.query("access_token") ?? ""
         switch configuration.signer.verify(token, nowS: EventLoop.wallClockMs() / 1000) {

@@ -9,41 +9,51 @@ import EventLoop
 /// calls `abortIfCloseDeadlinePassed(nowMs:)` so a peer that never answers (or never reads) is dropped.
 ///
 /// Backpressure: after each send, including the pongs the connection writes itself, if the bytes the
-/// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed `maxQueuedBytes`,
-/// the connection is dropped at once with 1013 "slow consumer".
+/// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed the settings'
+/// `maxQueuedBytes`, the connection is dropped at once with 1013 "slow consumer".
+///
+/// Every idle connection holds this object, so it keeps only what differs per connection: the
+/// limits, the scratch buffer and the close reason (needed only once closing) are in the loop's
+/// `WebSocketServerSettings`, and the loop is the TCP connection's. The small fields follow the
+/// parser so they share its last word. `WebSocketTests.testIdleObjectSizes` holds the size down.
 public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint {
-    /// Default `maxQueuedBytes`: about 16 large (64 KiB) events, far more than a reading client lags.
-    public static let defaultMaxQueuedBytes = 1 << 20
-    /// Default `closeTimeoutMs`: long enough for a slow mobile peer to answer a close frame.
-    public static let defaultCloseTimeoutMs: UInt32 = 5000
-
     public let tcp: TCPConnection
-    let scratch: WebSocketScratch
+    /// Shared by every connection of the loop (one per loop, not per connection).
+    public let settings: WebSocketServerSettings
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketConnectionDelegate?
-    // Every idle connection holds this object: the small fields follow the parser so they share
-    // its last word, and the loop is the TCP connection's (no reference of its own).
     var parser: WebSocketFrameParser
     /// Pings sent by `sendPing()` since the peer last sent anything.
     public private(set) var unansweredPings: UInt8 = 0
     var state = WebSocketState.open
+    /// Whether `settings.closeReasons` holds a reason for this connection.
+    var hasCloseReason = false
     /// 0 until a close frame was sent or received.
     var closeCode: UInt16 = 0
-    public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
     /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
     public private(set) var lastReceivedMs: UInt64 = 0
     /// Loop time after which a closing connection should be dropped; 0 while open.
     public private(set) var closeDeadlineMs: UInt64 = 0
-    public var maxQueuedBytes = WebSocketConnection.defaultMaxQueuedBytes
-    var closeReason = ""
 
-    /// `scratch` is the loop's shared unmasking buffer (one per loop, not per connection).
-    public init(connection: TCPConnection, scratch: WebSocketScratch,
-                maxMessageSize: Int = 64 * 1024, delegate: WebSocketConnectionDelegate?) {
+    public init(connection: TCPConnection, settings: WebSocketServerSettings, delegate: WebSocketConnectionDelegate?) {
         tcp = connection
-        self.scratch = scratch
+        self.settings = settings
         self.delegate = delegate
-        parser = WebSocketFrameParser(role: .server, maxMessageSize: maxMessageSize)
+        parser = WebSocketFrameParser(role: .server, maxMessageSize: settings.maxMessageSize)
+    }
+
+    deinit {
+        if hasCloseReason { settings.closeReasons[ObjectIdentifier(self)] = nil }
+    }
+
+    /// Kept in the settings' table while set: only a closing connection has one.
+    var closeReason: String {
+        get { hasCloseReason ? settings.closeReasons[ObjectIdentifier(self)] ?? "" : "" }
+        set {
+            guard hasCloseReason || !newValue.isEmpty else { return }
+            hasCloseReason = !newValue.isEmpty
+            settings.closeReasons[ObjectIdentifier(self)] = hasCloseReason ? newValue : nil
+        }
     }
 
     /// Takes over the TCP connection's reads. `leftover` are bytes that arrived after the upgrade
@@ -136,12 +146,14 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         state = .closed
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.didClose(self, code: reportedCloseCode, reason: closeReason)
+        let reason = closeReason
+        closeReason = ""
+        delegate?.didClose(self, code: reportedCloseCode, reason: reason)
     }
 
     // MARK: WebSocketEndpoint (the frame loop and the closing handshake live in its extension)
 
-    var unmaskScratch: WebSocketScratch? { scratch }
+    var unmaskScratch: WebSocketServerSettings? { settings }
 
     static var closesTCPFirst: Bool { true }
 
@@ -173,11 +185,11 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     }
 
     func checkBackpressure() {
-        if tcp.unsentBytes > maxQueuedBytes { fail(.slowConsumer) }
+        if tcp.unsentBytes > settings.maxQueuedBytes { fail(.slowConsumer) }
     }
 
     func armCloseDeadline() {
-        if closeDeadlineMs == 0 { closeDeadlineMs = tcp.loop.nowMs + UInt64(closeTimeoutMs) }
+        if closeDeadlineMs == 0 { closeDeadlineMs = tcp.loop.nowMs + UInt64(settings.closeTimeoutMs) }
     }
 
     /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;

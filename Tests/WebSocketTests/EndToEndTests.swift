@@ -79,6 +79,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(server.closes.first?.reason, "bye")
         XCTAssertEqual(delegate.close?.code, 4000)
         XCTAssertEqual(delegate.close?.reason, "bye")
+        XCTAssertEqual(server.settings.pendingCloseReasons, 0, "a reason is kept only until didClose")
     }
 
     func testServerInitiatedClose() throws {
@@ -89,6 +90,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(server.closes.first?.reason, "done")
         XCTAssertEqual(delegate.close?.code, 4001)
         XCTAssertEqual(delegate.close?.reason, "done")
+        XCTAssertEqual(server.settings.pendingCloseReasons, 0, "a reason is kept only until didClose")
     }
 
     private func assertFailure(_ send: (WebSocketClient) -> Void, code: UInt16, reason: String,
@@ -163,6 +165,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(runLoop(loop) { self.server.closes.count == 1 && raw.closed })
         XCTAssertEqual(server.closes.first?.code, 1001)
         XCTAssertEqual(server.closes.first?.reason, "shutdown")
+        XCTAssertEqual(server.settings.pendingCloseReasons, 0, "a reason is kept only until didClose")
     }
 
     func testBytesAfterTheRequestInTheSameReadAreParsed() throws {
@@ -212,12 +215,16 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(error, UVError.connectionRefused)
     }
 
+    /// Every idle hub client holds one of these, so its heap block is part of the memory budget per
+    /// connection (docs/SCALING.md "Per connection"): 120 usable bytes is glibc's 128-byte chunk. A
+    /// field that pushes it into the next chunk should be a deliberate choice, with the docs updated.
     func testConnectionInstanceIsSmall() throws {
         let (_, _) = try connect()
         let connection = server.connections[0]
         let size = mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
         print("WebSocketConnection heap block: \(size) bytes; parser inline: \(MemoryLayout<WebSocketFrameParser>.size) bytes")
-        XCTAssertLessThanOrEqual(size, 256)
+        XCTAssertLessThanOrEqual(size, 120)
+        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketFrameParser>.size, 51)
         XCTAssertEqual(connection.parser.bufferedCapacity, 0)
     }
 
