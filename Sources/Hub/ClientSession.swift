@@ -4,29 +4,34 @@ import JSON
 import WebSocket
 
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
+///
+/// Every idle client holds one, so it keeps only what differs per client: the worker, its metrics
+/// and the budget limits are one shared `SessionContext`. `HubTests.testIdleSessionSize` holds the
+/// size down.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
-    /// The worker outlives its sessions (it runs until its loop ends); `unowned` checks that.
-    unowned let worker: HubWorker
-    let metrics: HubMetrics
+    let context: SessionContext
     let actor: Actor
     let address: String
     let tokenExpiresS: Int64
     var subscriptions: [String: Subscription] = [:]
     var lastPingMs: UInt64 = 0
     var budget: ClientBudget
+    /// Where this session is in the worker's `sessions` (kept by the worker).
+    var sessionIndex: UInt32 = 0
 
     var role: Role { actor.role }
     var userId: String { actor.id }
+    var worker: HubWorker { context.worker }
+    var metrics: HubMetrics { context.metrics }
 
-    init(connection: WebSocketConnection, worker: HubWorker, actor: Actor, address: String, tokenExpiresS: Int64) {
+    init(connection: WebSocketConnection, context: SessionContext, actor: Actor, address: String, tokenExpiresS: Int64) {
         self.connection = connection
-        self.worker = worker
-        metrics = worker.metrics
+        self.context = context
         self.actor = actor
         self.address = address
         self.tokenExpiresS = tokenExpiresS
-        budget = ClientBudget(limits: worker.budgetLimits, nowMs: connection.lastReceivedMs)
+        budget = ClientBudget(limits: context.budgetLimits, nowMs: connection.lastReceivedMs)
     }
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
@@ -81,7 +86,7 @@ final class ClientSession: WebSocketConnectionDelegate {
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
         metrics.messagesIn.add(1, ordering: .relaxed)
-        guard admit(budget.chargeBytes(text.count, nowMs: connection.lastReceivedMs), id: nil) else { return }
+        guard admit(budget.chargeBytes(text.count, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: nil) else { return }
         // A ping costs no tokens (ClientBudgetLimits.cost), so the budget has nothing more to charge.
         if let idToken = ClientMessage.plainPing(text) {
             sendPong(idToken: idToken)
@@ -89,11 +94,11 @@ final class ClientSession: WebSocketConnectionDelegate {
         }
         var message = ClientMessage()
         if let (error, id) = ClientMessage.parse(text, into: &message) {
-            guard admit(budget.charge(nil, nowMs: connection.lastReceivedMs), id: id) else { return }
+            guard admit(budget.charge(nil, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: id) else { return }
             sendError(id: id, error)
             return
         }
-        guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
+        guard admit(budget.charge(message.type, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: message.id) else { return }
         handle(message)
     }
 
