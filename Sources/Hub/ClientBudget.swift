@@ -59,6 +59,7 @@ struct ClientBudget {
     }
 
     /// Charges a message of `bytes` bytes before it is parsed (the parse is work too).
+    @inline(__always)
     mutating func chargeBytes(_ bytes: Int, limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {
         refill(limits, nowMs: nowMs)
         guard milliBytes >= bytes * 1000 else { return strike(limits, nowMs: nowMs) }
@@ -67,6 +68,7 @@ struct ClientBudget {
     }
 
     /// Charges a parsed message's tokens before any of its work is done.
+    @inline(__always)
     mutating func charge(_ type: ClientMessage.Kind?, limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {
         let cost = ClientBudgetLimits.cost(type) * 1000
         guard cost > 0 else { return .allowed }

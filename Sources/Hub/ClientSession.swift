@@ -23,7 +23,6 @@ final class ClientSession: WebSocketConnectionDelegate {
     var role: Role { actor.role }
     var userId: String { actor.id }
     var worker: HubWorker { context.worker }
-    var metrics: HubMetrics { context.metrics }
 
     init(connection: WebSocketConnection, context: SessionContext, actor: Actor, address: String, tokenExpiresS: Int64) {
         self.connection = connection
@@ -36,13 +35,13 @@ final class ClientSession: WebSocketConnectionDelegate {
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
     func send(frame: ByteBuffer, messages: Int = 1) {
-        metrics.messagesOut.add(messages, ordering: .relaxed)
+        context.countMessagesOut(messages)
         connection.send(frame: frame)
     }
 
     /// Builds a reply in the worker's reusable writer and sends it.
     func reply(_ build: (inout JSONWriter) -> Void) {
-        metrics.messagesOut.add(1, ordering: .relaxed)
+        context.countMessagesOut(1)
         // Moved out and back rather than used in place: a local writer needs no retain of its
         // storage per access, and nothing else touches the worker's writer meanwhile.
         var writer = JSONWriter(capacity: 0)
@@ -56,7 +55,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     /// `{"type":"pong","id":<id>}` written straight into a stack buffer: the most frequent reply
     /// (keep-alives) skips the JSON writer. `idToken` is the id as the client wrote it, or empty.
     private func sendPong(idToken: UnsafeRawBufferPointer) {
-        metrics.messagesOut.add(1, ordering: .relaxed)
+        context.countMessagesOut(1)
         let head: StaticString = #"{"type":"pong""#
         let idKey: StaticString = #","id":"#
         let count = head.utf8CodeUnitCount + (idToken.isEmpty ? 0 : idKey.utf8CodeUnitCount + idToken.count) + 1
@@ -85,7 +84,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     // MARK: WebSocketConnectionDelegate
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
-        metrics.messagesIn.add(1, ordering: .relaxed)
+        context.countMessageIn()
         guard admit(budget.chargeBytes(text.count, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: nil) else { return }
         // A ping costs no tokens (ClientBudgetLimits.cost), so the budget has nothing more to charge.
         if let idToken = ClientMessage.plainPing(text) {
@@ -108,10 +107,10 @@ final class ClientSession: WebSocketConnectionDelegate {
         case .allowed:
             return true
         case .refused:
-            metrics.rateLimited.add(1, ordering: .relaxed)
+            context.metrics.rateLimited.add(1, ordering: .relaxed)
             reply { HubReply.error(&$0, id: id, code: "rate_limited", message: "too many messages; slow down and retry later") }
         case .abusive:
-            metrics.rateLimitCloses.add(1, ordering: .relaxed)
+            context.metrics.rateLimitCloses.add(1, ordering: .relaxed)
             connection.close(code: WebSocketCloseCode.policyViolation, reason: "rate limit exceeded")
         }
         return false
@@ -191,7 +190,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     }
 
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {
-        if code == WebSocketCloseCode.tryAgainLater { metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
+        if code == WebSocketCloseCode.tryAgainLater { context.metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
         worker.sessionClosed(self)
     }
 }

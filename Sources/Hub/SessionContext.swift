@@ -12,6 +12,12 @@ final class SessionContext {
         self.metrics = metrics
         self.budgetLimits = budgetLimits
     }
+
+    // The per-message counters are bumped here rather than as `context.metrics.x.add` in the session:
+    // reached through two references, the optimized build retained and released the metrics object
+    // around each add; from here it is one reference away, as it was from the session.
+    func countMessageIn() { metrics.messagesIn.add(1, ordering: .relaxed) }
+    func countMessagesOut(_ count: Int) { metrics.messagesOut.add(count, ordering: .relaxed) }
 }
 
 @available(*, unavailable)
