@@ -11,11 +11,13 @@ import WebSocket
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
     let context: SessionContext
+    // `actor` ends in its one-byte role, so the 32-bit expiry fits in what would be its padding.
     let actor: Actor
+    /// The access token's `exp` (Unix seconds), clamped to 32 bits: a token expiring after 2106
+    /// expires in 2106, and one already expired stays expired.
+    let tokenExpiresS: UInt32
     let address: String
-    let tokenExpiresS: Int64
     var subscriptions: [String: Subscription] = [:]
-    var lastPingMs: UInt64 = 0
     var budget: ClientBudget
     /// Where this session is in the worker's `sessions` (kept by the worker).
     var sessionIndex: UInt32 = 0
@@ -29,7 +31,7 @@ final class ClientSession: WebSocketConnectionDelegate {
         self.context = context
         self.actor = actor
         self.address = address
-        self.tokenExpiresS = tokenExpiresS
+        self.tokenExpiresS = UInt32(clamping: tokenExpiresS)
         budget = ClientBudget(limits: context.budgetLimits, nowMs: connection.lastReceivedMs)
     }
 

@@ -202,17 +202,16 @@ final class HubWorker {
             let ws = session.connection
             if ws.abortIfCloseDeadlinePassed(nowMs: now) { continue }
             guard ws.isOpen else { continue }
-            if session.tokenExpiresS <= nowS {
+            if Int64(session.tokenExpiresS) <= nowS {
                 ws.close(code: WebSocketCloseCode.policyViolation, reason: "access token expired")
                 continue
             }
-            let quietSince = max(ws.lastReceivedMs, session.lastPingMs)
+            let quietSince = max(ws.lastReceivedMs, ws.lastPingMs)
             guard now >= quietSince + configuration.pingIntervalMs else { continue }
             if ws.unansweredPings >= 2 {
                 ws.abort(code: WebSocketCloseCode.goingAway, reason: "missed two pings")
             } else {
                 ws.sendPing()
-                session.lastPingMs = now
             }
         }
     }

@@ -7,6 +7,7 @@ import EventLoop
 /// is shut down (FIN after the last queued byte, RFC 6455 §7.1.1 has the server close first). No timer
 /// is armed per connection: every closing state sets `closeDeadlineMs`, and the owner's periodic sweep
 /// calls `abortIfCloseDeadlinePassed(nowMs:)` so a peer that never answers (or never reads) is dropped.
+/// Keep-alive is the owner's sweep too: it reads `lastReceivedMs`, `lastPingMs` and `unansweredPings`.
 ///
 /// Backpressure: after each send, including the pongs the connection writes itself, if the bytes the
 /// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed the settings'
@@ -25,15 +26,23 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     var parser: WebSocketFrameParser
     /// Pings sent by `sendPing()` since the peer last sent anything.
     public private(set) var unansweredPings: UInt8 = 0
-    var state = WebSocketState.open
+    var state = WebSocketState.open {
+        didSet { if oldValue == .open && state != .open { pingOrDeadlineMs = 0 } }
+    }
     /// Whether `settings.closeReasons` holds a reason for this connection.
     var hasCloseReason = false
     /// 0 until a close frame was sent or received.
     var closeCode: UInt16 = 0
     /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
     public private(set) var lastReceivedMs: UInt64 = 0
+    /// While open, the loop time of the last `sendPing()` (0 before the first); once closing, the
+    /// close deadline. One field, as the two are never needed at once.
+    private var pingOrDeadlineMs: UInt64 = 0
+
     /// Loop time after which a closing connection should be dropped; 0 while open.
-    public private(set) var closeDeadlineMs: UInt64 = 0
+    public var closeDeadlineMs: UInt64 { state == .open ? 0 : pingOrDeadlineMs }
+    /// Loop time (`EventLoop.nowMs`) of the last `sendPing()`; 0 before the first, and once closing.
+    public var lastPingMs: UInt64 { state == .open ? pingOrDeadlineMs : 0 }
 
     public init(connection: TCPConnection, settings: WebSocketServerSettings, delegate: WebSocketConnectionDelegate?) {
         tcp = connection
@@ -98,11 +107,13 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         checkBackpressure()
     }
 
-    /// Sends an empty ping and counts it in `unansweredPings` until the peer sends anything.
+    /// Sends an empty ping, counts it in `unansweredPings` until the peer sends anything, and notes
+    /// the time in `lastPingMs`.
     public func sendPing() {
         guard state == .open else { return }
         writeFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
         if unansweredPings < .max { unansweredPings += 1 }
+        pingOrDeadlineMs = tcp.loop.nowMs
         checkBackpressure()
     }
 
@@ -189,7 +200,8 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     }
 
     func armCloseDeadline() {
-        if closeDeadlineMs == 0 { closeDeadlineMs = tcp.loop.nowMs + UInt64(settings.closeTimeoutMs) }
+        // Called on each closing step; the first one sets the deadline (leaving `.open` cleared the field).
+        if pingOrDeadlineMs == 0 { pingOrDeadlineMs = tcp.loop.nowMs + UInt64(settings.closeTimeoutMs) }
     }
 
     /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;

@@ -157,8 +157,14 @@ final class EndToEndTests: XCTestCase {
         let raw = try rawConnect()
         XCTAssertTrue(runLoop(loop) { self.server.connections.count == 1 && raw.received.count > 0 })
         let connection = server.connections[0]
+        // The ping time and the close deadline share a field: the deadline must not start from the ping.
+        connection.sendPing()
+        let pingMs = connection.lastPingMs
+        XCTAssertGreaterThan(pingMs, 0)
+        XCTAssertEqual(connection.closeDeadlineMs, 0, "no deadline while open")
         connection.close(code: 1001, reason: "shutdown")
-        XCTAssertGreaterThan(connection.closeDeadlineMs, 0)
+        XCTAssertGreaterThanOrEqual(connection.closeDeadlineMs, pingMs + UInt64(server.settings.closeTimeoutMs))
+        XCTAssertEqual(connection.lastPingMs, 0, "no ping time once closing")
         // The raw peer never answers the close frame.
         XCTAssertFalse(connection.abortIfCloseDeadlinePassed(nowMs: connection.closeDeadlineMs - 1))
         XCTAssertTrue(connection.abortIfCloseDeadlinePassed(nowMs: connection.closeDeadlineMs))
