@@ -29,8 +29,6 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     var state = WebSocketState.open {
         didSet { if oldValue == .open && state != .open { pingOrDeadlineMs = 0 } }
     }
-    /// Whether `settings.closeReasons` holds a reason for this connection.
-    var hasCloseReason = false
     /// 0 until a close frame was sent or received.
     var closeCode: UInt16 = 0
     /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
@@ -52,17 +50,13 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     }
 
     deinit {
-        if hasCloseReason { settings.closeReasons[ObjectIdentifier(self)] = nil }
+        if !settings.closeReasons.isEmpty { settings.closeReasons[ObjectIdentifier(self)] = nil }
     }
 
-    /// Kept in the settings' table while set: only a closing connection has one.
+    /// Kept in the settings' table while set (only a closing connection has one), until `didClose`.
     var closeReason: String {
-        get { hasCloseReason ? settings.closeReasons[ObjectIdentifier(self)] ?? "" : "" }
-        set {
-            guard hasCloseReason || !newValue.isEmpty else { return }
-            hasCloseReason = !newValue.isEmpty
-            settings.closeReasons[ObjectIdentifier(self)] = hasCloseReason ? newValue : nil
-        }
+        get { settings.closeReasons.isEmpty ? "" : settings.closeReasons[ObjectIdentifier(self)] ?? "" }
+        set { settings.closeReasons[ObjectIdentifier(self)] = newValue.isEmpty ? nil : newValue }
     }
 
     /// Takes over the TCP connection's reads. `leftover` are bytes that arrived after the upgrade
