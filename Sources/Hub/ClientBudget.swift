@@ -58,6 +58,9 @@ struct ClientBudget {
         refilledMs = nowMs
     }
 
+    // The two charges are on every message's path: inlined, the limits are read in place (as calls,
+    // the optimized build copied them to the stack for each one).
+
     /// Charges a message of `bytes` bytes before it is parsed (the parse is work too).
     @inline(__always)
     mutating func chargeBytes(_ bytes: Int, limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {

@@ -6,7 +6,7 @@ import WebSocket
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
 ///
 /// Every idle client holds one, so it keeps only what differs per client: the worker, its metrics
-/// and the budget limits are one shared `SessionContext`. `HubTests.testIdleSessionSize` holds the
+/// and the budget limits are one shared `SessionContext`. `IdleSessionSizeTests` holds the
 /// size down.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection

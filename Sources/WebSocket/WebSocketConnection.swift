@@ -16,7 +16,7 @@ import EventLoop
 /// Every idle connection holds this object, so it keeps only what differs per connection: the
 /// limits, the scratch buffer and the close reason (needed only once closing) are in the loop's
 /// `WebSocketServerSettings`, and the loop is the TCP connection's. The small fields follow the
-/// parser so they share its last word. `WebSocketTests.testIdleObjectSizes` holds the size down.
+/// parser so they share its last word. `EndToEndTests.testConnectionInstanceIsSmall` holds the size down.
 public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint {
     public let tcp: TCPConnection
     /// Shared by every connection of the loop (one per loop, not per connection).
