@@ -6,14 +6,11 @@ import WebSocket
 /// text, binary as binary, pings are answered by the connection, and extensions such as
 /// permessage-deflate are declined by not naming them in the 101.
 final class EchoServer: WebSocketConnectionDelegate {
-    /// The largest message echoed: Autobahn's biggest cases (9.1.6, 9.2.6) send exactly 16 MiB.
-    static let maxMessageSize = 16 << 20
-    /// Echoes of a few 16 MiB messages may wait for a client that sends faster than it reads; the hub's
-    /// 1 MiB slow-consumer limit would drop it.
-    static let maxQueuedBytes = 64 << 20
-
     let loop: EventLoop
-    let scratch = WebSocketScratch()
+    /// The largest message echoed: Autobahn's biggest cases (9.1.6, 9.2.6) send exactly 16 MiB. Echoes
+    /// of a few of them may wait for a client that sends faster than it reads; the hub's 1 MiB
+    /// slow-consumer limit would drop it, so 64 MiB may be queued.
+    let settings = WebSocketServerSettings(maxMessageSize: 16 << 20, maxQueuedBytes: 64 << 20)
     private var server: TCPServer!
     private var open: [ObjectIdentifier: WebSocketConnection] = [:]
     private let sweep: LoopTimer
@@ -35,9 +32,7 @@ final class EchoServer: WebSocketConnectionDelegate {
     var address: SocketAddress { server.address }
 
     func accept(_ tcp: TCPConnection, leftover: [UInt8]) {
-        let connection = WebSocketConnection(connection: tcp, scratch: scratch,
-                                             maxMessageSize: Self.maxMessageSize, delegate: self)
-        connection.maxQueuedBytes = Self.maxQueuedBytes
+        let connection = WebSocketConnection(connection: tcp, settings: settings, delegate: self)
         open[ObjectIdentifier(connection)] = connection
         connection.start(leftover: leftover)
     }

@@ -9,9 +9,10 @@ public enum Role: String, Sendable, CaseIterable {
 /// ClassStore decides authorization from it, so the hub and the REST sidecar agree.
 public struct Actor: Sendable, Equatable {
     public let id: String
-    public let role: Role
     /// The class a student token is bound to (`cls`); nil for teachers and admins.
     public let classId: String?
+    // Last, so a hub session can put a small field right after it (ClientSession).
+    public let role: Role
 
     public init(id: String, role: Role, classId: String? = nil) {
         self.id = id

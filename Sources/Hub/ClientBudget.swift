@@ -30,15 +30,9 @@ public struct ClientBudgetLimits: Sendable, Equatable {
     }
 }
 
-/// The limits every session of a worker shares: one object, so each idle session holds a reference
-/// rather than its own copy.
-final class SharedBudgetLimits {
-    let limits: ClientBudgetLimits
-    init(_ limits: ClientBudgetLimits) { self.limits = limits }
-}
-
 /// Two token buckets per connection (work tokens, message bytes) refilled from the loop clock, and a
-/// count of recent refusals. Plain integers inline in the session: no allocation, no timer.
+/// count of recent refusals. Plain integers inline in the session: no allocation, no timer, and no
+/// copy of the limits (the worker's are passed in at each charge).
 struct ClientBudget {
     enum Verdict: Equatable {
         case allowed
@@ -48,42 +42,46 @@ struct ClientBudget {
         case abusive
     }
 
-    private let shared: SharedBudgetLimits
-    var limits: ClientBudgetLimits { shared.limits }
-    /// Thousandths of a token and of a byte, so a refill of a few milliseconds is not rounded away.
+    /// Thousandths of a token and of a byte, so a refill of a few milliseconds is not rounded away
+    /// (up to 10^10 and 2^30 × 1000 with the flags' largest limits: 64-bit).
     private var milliTokens: Int
     private var milliBytes: Int
     private var refilledMs: UInt64
-    private var strikes = 0
     private var strikeWindowStartMs: UInt64 = 0
+    /// Refusals in the current window; the connection is closed at `maxStrikes` + 1 (at most
+    /// 1,000,001 with the flag's largest value), and the count stops at Int32.max whatever the limit.
+    private var strikes: Int32 = 0
 
-    init(limits shared: SharedBudgetLimits, nowMs: UInt64) {
-        self.shared = shared
-        let limits = shared.limits
+    init(limits: ClientBudgetLimits, nowMs: UInt64) {
         milliTokens = limits.tokenBurst * 1000
         milliBytes = limits.bytesPerS * 1000
         refilledMs = nowMs
     }
 
+    // The two charges are on every message's path: inlined, the limits are read in place (as calls,
+    // the optimized build copied them to the stack for each one).
+
     /// Charges a message of `bytes` bytes before it is parsed (the parse is work too).
-    mutating func chargeBytes(_ bytes: Int, nowMs: UInt64) -> Verdict {
-        refill(nowMs: nowMs)
-        guard milliBytes >= bytes * 1000 else { return strike(nowMs: nowMs) }
+    @inline(__always)
+    mutating func chargeBytes(_ bytes: Int, limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {
+        refill(limits, nowMs: nowMs)
+        guard milliBytes >= bytes * 1000 else { return strike(limits, nowMs: nowMs) }
         milliBytes -= bytes * 1000
         return .allowed
     }
 
     /// Charges a parsed message's tokens before any of its work is done.
-    mutating func charge(_ type: ClientMessage.Kind?, nowMs: UInt64) -> Verdict {
+    @inline(__always)
+    mutating func charge(_ type: ClientMessage.Kind?, limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {
         let cost = ClientBudgetLimits.cost(type) * 1000
         guard cost > 0 else { return .allowed }
-        refill(nowMs: nowMs)
-        guard milliTokens >= cost else { return strike(nowMs: nowMs) }
+        refill(limits, nowMs: nowMs)
+        guard milliTokens >= cost else { return strike(limits, nowMs: nowMs) }
         milliTokens -= cost
         return .allowed
     }
 
-    private mutating func refill(nowMs: UInt64) {
+    private mutating func refill(_ limits: ClientBudgetLimits, nowMs: UInt64) {
         guard nowMs > refilledMs else { return }
         // Capped so the products below cannot overflow after a long idle time.
         let elapsed = Int(min(nowMs - refilledMs, 3_600_000))
@@ -92,12 +90,12 @@ struct ClientBudget {
         milliBytes = min(milliBytes + elapsed * limits.bytesPerS, limits.bytesPerS * 1000)
     }
 
-    private mutating func strike(nowMs: UInt64) -> Verdict {
+    private mutating func strike(_ limits: ClientBudgetLimits, nowMs: UInt64) -> Verdict {
         if nowMs >= strikeWindowStartMs + limits.strikeWindowMs {
             strikeWindowStartMs = nowMs
             strikes = 0
         }
-        strikes += 1
-        return strikes > limits.maxStrikes ? .abusive : .refused
+        if strikes < .max { strikes += 1 }
+        return Int(strikes) > limits.maxStrikes ? .abusive : .refused
     }
 }

@@ -4,40 +4,46 @@ import JSON
 import WebSocket
 
 /// One authenticated WebSocket client: its identity, its subscriptions, and its messages.
+///
+/// Every idle client holds one, so it keeps only what differs per client: the worker, its metrics
+/// and the budget limits are one shared `SessionContext`. `IdleSessionSizeTests` holds the
+/// size down.
 final class ClientSession: WebSocketConnectionDelegate {
     let connection: WebSocketConnection
-    /// The worker outlives its sessions (it runs until its loop ends); `unowned` checks that.
-    unowned let worker: HubWorker
-    let metrics: HubMetrics
+    let context: SessionContext
+    // `actor` ends in its one-byte role, so the 32-bit expiry fits in what would be its padding.
     let actor: Actor
+    /// The access token's `exp` (Unix seconds), clamped to 32 bits: a token expiring after 2106
+    /// expires in 2106, and one already expired stays expired.
+    let tokenExpiresS: UInt32
     let address: String
-    let tokenExpiresS: Int64
     var subscriptions: [String: Subscription] = [:]
-    var lastPingMs: UInt64 = 0
     var budget: ClientBudget
+    /// Where this session is in the worker's `sessions` (kept by the worker).
+    var sessionIndex: UInt32 = 0
 
     var role: Role { actor.role }
     var userId: String { actor.id }
+    var worker: HubWorker { context.worker }
 
-    init(connection: WebSocketConnection, worker: HubWorker, actor: Actor, address: String, tokenExpiresS: Int64) {
+    init(connection: WebSocketConnection, context: SessionContext, actor: Actor, address: String, tokenExpiresS: Int64) {
         self.connection = connection
-        self.worker = worker
-        metrics = worker.metrics
+        self.context = context
         self.actor = actor
         self.address = address
-        self.tokenExpiresS = tokenExpiresS
-        budget = ClientBudget(limits: worker.budgetLimits, nowMs: connection.lastReceivedMs)
+        self.tokenExpiresS = UInt32(clamping: tokenExpiresS)
+        budget = ClientBudget(limits: context.budgetLimits, nowMs: connection.lastReceivedMs)
     }
 
     /// Sends pre-framed bytes holding `messages` WebSocket messages.
     func send(frame: ByteBuffer, messages: Int = 1) {
-        metrics.messagesOut.add(messages, ordering: .relaxed)
+        context.countMessagesOut(messages)
         connection.send(frame: frame)
     }
 
     /// Builds a reply in the worker's reusable writer and sends it.
     func reply(_ build: (inout JSONWriter) -> Void) {
-        metrics.messagesOut.add(1, ordering: .relaxed)
+        context.countMessagesOut(1)
         // Moved out and back rather than used in place: a local writer needs no retain of its
         // storage per access, and nothing else touches the worker's writer meanwhile.
         var writer = JSONWriter(capacity: 0)
@@ -51,7 +57,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     /// `{"type":"pong","id":<id>}` written straight into a stack buffer: the most frequent reply
     /// (keep-alives) skips the JSON writer. `idToken` is the id as the client wrote it, or empty.
     private func sendPong(idToken: UnsafeRawBufferPointer) {
-        metrics.messagesOut.add(1, ordering: .relaxed)
+        context.countMessagesOut(1)
         let head: StaticString = #"{"type":"pong""#
         let idKey: StaticString = #","id":"#
         let count = head.utf8CodeUnitCount + (idToken.isEmpty ? 0 : idKey.utf8CodeUnitCount + idToken.count) + 1
@@ -80,8 +86,8 @@ final class ClientSession: WebSocketConnectionDelegate {
     // MARK: WebSocketConnectionDelegate
 
     func didReceiveText(_ connection: WebSocketConnection, _ text: UnsafeRawBufferPointer) {
-        metrics.messagesIn.add(1, ordering: .relaxed)
-        guard admit(budget.chargeBytes(text.count, nowMs: connection.lastReceivedMs), id: nil) else { return }
+        context.countMessageIn()
+        guard admit(budget.chargeBytes(text.count, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: nil) else { return }
         // A ping costs no tokens (ClientBudgetLimits.cost), so the budget has nothing more to charge.
         if let idToken = ClientMessage.plainPing(text) {
             sendPong(idToken: idToken)
@@ -89,11 +95,11 @@ final class ClientSession: WebSocketConnectionDelegate {
         }
         var message = ClientMessage()
         if let (error, id) = ClientMessage.parse(text, into: &message) {
-            guard admit(budget.charge(nil, nowMs: connection.lastReceivedMs), id: id) else { return }
+            guard admit(budget.charge(nil, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: id) else { return }
             sendError(id: id, error)
             return
         }
-        guard admit(budget.charge(message.type, nowMs: connection.lastReceivedMs), id: message.id) else { return }
+        guard admit(budget.charge(message.type, limits: context.budgetLimits, nowMs: connection.lastReceivedMs), id: message.id) else { return }
         handle(message)
     }
 
@@ -103,10 +109,10 @@ final class ClientSession: WebSocketConnectionDelegate {
         case .allowed:
             return true
         case .refused:
-            metrics.rateLimited.add(1, ordering: .relaxed)
+            context.metrics.rateLimited.add(1, ordering: .relaxed)
             reply { HubReply.error(&$0, id: id, code: "rate_limited", message: "too many messages; slow down and retry later") }
         case .abusive:
-            metrics.rateLimitCloses.add(1, ordering: .relaxed)
+            context.metrics.rateLimitCloses.add(1, ordering: .relaxed)
             connection.close(code: WebSocketCloseCode.policyViolation, reason: "rate limit exceeded")
         }
         return false
@@ -186,7 +192,7 @@ final class ClientSession: WebSocketConnectionDelegate {
     }
 
     func didClose(_ connection: WebSocketConnection, code: UInt16, reason: String) {
-        if code == WebSocketCloseCode.tryAgainLater { metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
+        if code == WebSocketCloseCode.tryAgainLater { context.metrics.slowConsumerCloses.add(1, ordering: .relaxed) }
         worker.sessionClosed(self)
     }
 }

@@ -20,15 +20,19 @@ final class HubWorker {
     let redis: RedisClient
     let subscriber: RedisSubscriber
     let store: ClassStore
-    let scratch = WebSocketScratch()
+    /// Limits and scratch buffer shared by every WebSocket of this loop.
+    let websocketSettings: WebSocketServerSettings
     /// Replies are built here one at a time (the loop is single-threaded), so no reply allocates.
     var writer = JSONWriter(capacity: 4096)
     let registry: RoomRegistry
     let qr: QRRotator
     let replayer: Replayer
-    let budgetLimits: SharedBudgetLimits
+    /// Shared by every session of this worker (created with the first one: it refers back to the worker).
+    private lazy var sessionContext = SessionContext(worker: self, metrics: metrics, budgetLimits: configuration.clientBudget)
     private var server: HTTPServer?
-    private var sessions: [ObjectIdentifier: ClientSession] = [:]
+    /// Every open session. Each knows its index (`sessionIndex`), so a close is a swap-remove: 8–16
+    /// bytes a session (array growth), where a dictionary by ObjectIdentifier took 21–43.
+    private(set) var sessions: [ClientSession] = []
     private let rejected = RejectedConnections()
     private var sweepTimer: LoopTimer?
     private var flushCheck: LoopCheck?
@@ -48,7 +52,7 @@ final class HubWorker {
         store.limits = configuration.limits
         registry = RoomRegistry(subscriber: subscriber, metrics: metrics, maxHeldEvents: configuration.maxHeldEvents)
         qr = QRRotator(loop: loop, store: store, registry: registry, qrKey: configuration.qrKey)
-        budgetLimits = SharedBudgetLimits(configuration.clientBudget)
+        websocketSettings = WebSocketServerSettings(maxQueuedBytes: configuration.maxQueuedBytes)
         replayer = Replayer(loop: loop, metrics: metrics, store: store, registry: registry, qr: qr, configuration: configuration, logger: logger)
     }
 
@@ -122,8 +126,7 @@ final class HubWorker {
         case .success(let accept):
             connection.write(WebSocketHandshake.responseBytes(accept: accept))
         }
-        let websocket = WebSocketConnection(connection: connection, scratch: scratch, delegate: nil)
-        websocket.maxQueuedBytes = configuration.maxQueuedBytes
+        let websocket = WebSocketConnection(connection: connection, settings: websocketSettings, delegate: nil)
         // Browsers cannot set headers on a WebSocket, so the token comes in the query (PROTOCOL.md).
         let token = request.query("access_token") ?? ""
         switch configuration.signer.verify(token, nowS: EventLoop.wallClockMs() / 1000) {
@@ -138,10 +141,11 @@ final class HubWorker {
             let address = ForwardedFor.clientAddress(peer: connection.peerAddress?.host ?? "",
                                                      headerValues: headers.values(for: "X-Forwarded-For"),
                                                      trusted: configuration.trustedProxies)
-            let session = ClientSession(connection: websocket, worker: self, actor: Actor(claims: claims),
+            let session = ClientSession(connection: websocket, context: sessionContext, actor: Actor(claims: claims),
                                         address: address, tokenExpiresS: claims.exp)
             websocket.delegate = session
-            sessions[ObjectIdentifier(session)] = session
+            session.sessionIndex = UInt32(sessions.count)
+            sessions.append(session)
             metrics.connectionsOpen.add(1, ordering: .relaxed)
             metrics.connectionsTotal.add(1, ordering: .relaxed)
             websocket.start(leftover: leftover)
@@ -150,7 +154,13 @@ final class HubWorker {
     }
 
     func sessionClosed(_ session: ClientSession) {
-        guard sessions.removeValue(forKey: ObjectIdentifier(session)) != nil else { return }
+        let index = Int(session.sessionIndex)
+        guard index < sessions.count, sessions[index] === session else { return }
+        let last = sessions.removeLast()
+        if index < sessions.count {
+            sessions[index] = last
+            last.sessionIndex = UInt32(index)
+        }
         metrics.connectionsOpen.add(-1, ordering: .relaxed)
         for classId in Array(session.subscriptions.keys) { unsubscribe(session, classId: classId) }
         if isShuttingDown && sessions.isEmpty { finishShutdown() }
@@ -188,21 +198,20 @@ final class HubWorker {
         let now = loop.nowMs
         let nowS = EventLoop.wallClockMs() / 1000
         for connection in Array(rejected.connections.values) { connection.abortIfCloseDeadlinePassed(nowMs: now) }
-        for session in sessions.values {
+        for session in sessions {
             let ws = session.connection
             if ws.abortIfCloseDeadlinePassed(nowMs: now) { continue }
             guard ws.isOpen else { continue }
-            if session.tokenExpiresS <= nowS {
+            if Int64(session.tokenExpiresS) <= nowS {
                 ws.close(code: WebSocketCloseCode.policyViolation, reason: "access token expired")
                 continue
             }
-            let quietSince = max(ws.lastReceivedMs, session.lastPingMs)
+            let quietSince = max(ws.lastReceivedMs, ws.lastPingMs)
             guard now >= quietSince + configuration.pingIntervalMs else { continue }
             if ws.unansweredPings >= 2 {
                 ws.abort(code: WebSocketCloseCode.goingAway, reason: "missed two pings")
             } else {
                 ws.sendPing()
-                session.lastPingMs = now
             }
         }
     }
@@ -215,14 +224,14 @@ final class HubWorker {
         logger.info("shutting down: closing \(sessions.count) connections")
         server?.close()
         for connection in Array(rejected.connections.values) { connection.abort() }
-        for session in sessions.values { session.connection.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
+        for session in sessions { session.connection.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
         if sessions.isEmpty { finishShutdown(); return }
         // Peers that do not answer the close frame are dropped after a grace period.
         let grace = LoopTimer(loop: loop)
         graceTimer = grace
         grace.start(timeoutMs: configuration.shutdownGraceMs) { [weak self] in
             guard let self else { return }
-            for session in self.sessions.values { session.connection.abort(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
+            for session in self.sessions { session.connection.abort(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
             self.finishShutdown()
         }
     }

@@ -108,7 +108,7 @@ final class Replayer {
             replay(subscription, after: next, id: id, first: false)
             return
         }
-        subscription.session.metrics.replayPauses.add(1, ordering: .relaxed)
+        metrics.replayPauses.add(1, ordering: .relaxed)
         subscription.pausedReplay = (next, id)
     }
 

@@ -162,7 +162,7 @@ public final class WebSocketClient: TCPConnectionDelegate, WebSocketEndpoint {
 
     // MARK: WebSocketEndpoint (the frame loop and the closing handshake live in its extension)
 
-    var unmaskScratch: WebSocketScratch? { nil }
+    var unmaskScratch: WebSocketServerSettings? { nil }
 
     static var closesTCPFirst: Bool { false }
 

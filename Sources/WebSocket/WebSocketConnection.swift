@@ -7,43 +7,56 @@ import EventLoop
 /// is shut down (FIN after the last queued byte, RFC 6455 §7.1.1 has the server close first). No timer
 /// is armed per connection: every closing state sets `closeDeadlineMs`, and the owner's periodic sweep
 /// calls `abortIfCloseDeadlinePassed(nowMs:)` so a peer that never answers (or never reads) is dropped.
+/// Keep-alive is the owner's sweep too: it reads `lastReceivedMs`, `lastPingMs` and `unansweredPings`.
 ///
 /// Backpressure: after each send, including the pongs the connection writes itself, if the bytes the
-/// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed `maxQueuedBytes`,
-/// the connection is dropped at once with 1013 "slow consumer".
+/// kernel did not take (`TCPConnection.unsentBytes`, corked replies included) exceed the settings'
+/// `maxQueuedBytes`, the connection is dropped at once with 1013 "slow consumer".
+///
+/// Every idle connection holds this object, so it keeps only what differs per connection: the
+/// limits, the scratch buffer and the close reason (needed only once closing) are in the loop's
+/// `WebSocketServerSettings`, and the loop is the TCP connection's. The small fields follow the
+/// parser so they share its last word. `EndToEndTests.testConnectionInstanceIsSmall` holds the size down.
 public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint {
-    /// Default `maxQueuedBytes`: about 16 large (64 KiB) events, far more than a reading client lags.
-    public static let defaultMaxQueuedBytes = 1 << 20
-    /// Default `closeTimeoutMs`: long enough for a slow mobile peer to answer a close frame.
-    public static let defaultCloseTimeoutMs: UInt32 = 5000
-
     public let tcp: TCPConnection
-    let scratch: WebSocketScratch
+    /// Shared by every connection of the loop (one per loop, not per connection).
+    public let settings: WebSocketServerSettings
     /// Retained until `didClose` has been called, then released.
     public var delegate: WebSocketConnectionDelegate?
-    // Every idle connection holds this object: the small fields follow the parser so they share
-    // its last word, and the loop is the TCP connection's (no reference of its own).
     var parser: WebSocketFrameParser
     /// Pings sent by `sendPing()` since the peer last sent anything.
     public private(set) var unansweredPings: UInt8 = 0
-    var state = WebSocketState.open
+    var state = WebSocketState.open {
+        didSet { if oldValue == .open && state != .open { pingOrDeadlineMs = 0 } }
+    }
     /// 0 until a close frame was sent or received.
     var closeCode: UInt16 = 0
-    public var closeTimeoutMs = WebSocketConnection.defaultCloseTimeoutMs
     /// Loop time (`EventLoop.nowMs`) when bytes last arrived from the peer.
     public private(set) var lastReceivedMs: UInt64 = 0
-    /// Loop time after which a closing connection should be dropped; 0 while open.
-    public private(set) var closeDeadlineMs: UInt64 = 0
-    public var maxQueuedBytes = WebSocketConnection.defaultMaxQueuedBytes
-    var closeReason = ""
+    /// While open, the loop time of the last `sendPing()` (0 before the first); once closing, the
+    /// close deadline. One field, as the two are never needed at once.
+    private var pingOrDeadlineMs: UInt64 = 0
 
-    /// `scratch` is the loop's shared unmasking buffer (one per loop, not per connection).
-    public init(connection: TCPConnection, scratch: WebSocketScratch,
-                maxMessageSize: Int = 64 * 1024, delegate: WebSocketConnectionDelegate?) {
+    /// Loop time after which a closing connection should be dropped; 0 while open.
+    public var closeDeadlineMs: UInt64 { state == .open ? 0 : pingOrDeadlineMs }
+    /// Loop time (`EventLoop.nowMs`) of the last `sendPing()`; 0 before the first, and once closing.
+    public var lastPingMs: UInt64 { state == .open ? pingOrDeadlineMs : 0 }
+
+    public init(connection: TCPConnection, settings: WebSocketServerSettings, delegate: WebSocketConnectionDelegate?) {
         tcp = connection
-        self.scratch = scratch
+        self.settings = settings
         self.delegate = delegate
-        parser = WebSocketFrameParser(role: .server, maxMessageSize: maxMessageSize)
+        parser = WebSocketFrameParser(role: .server, maxMessageSize: settings.maxMessageSize)
+    }
+
+    deinit {
+        if !settings.closeReasons.isEmpty { settings.closeReasons[ObjectIdentifier(self)] = nil }
+    }
+
+    /// Kept in the settings' table while set (only a closing connection has one), until `didClose`.
+    var closeReason: String {
+        get { settings.closeReasons.isEmpty ? "" : settings.closeReasons[ObjectIdentifier(self)] ?? "" }
+        set { settings.closeReasons[ObjectIdentifier(self)] = newValue.isEmpty ? nil : newValue }
     }
 
     /// Takes over the TCP connection's reads. `leftover` are bytes that arrived after the upgrade
@@ -88,11 +101,13 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         checkBackpressure()
     }
 
-    /// Sends an empty ping and counts it in `unansweredPings` until the peer sends anything.
+    /// Sends an empty ping, counts it in `unansweredPings` until the peer sends anything, and notes
+    /// the time in `lastPingMs`.
     public func sendPing() {
         guard state == .open else { return }
         writeFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
         if unansweredPings < .max { unansweredPings += 1 }
+        pingOrDeadlineMs = tcp.loop.nowMs
         checkBackpressure()
     }
 
@@ -136,12 +151,14 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
         state = .closed
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.didClose(self, code: reportedCloseCode, reason: closeReason)
+        let reason = closeReason
+        closeReason = ""
+        delegate?.didClose(self, code: reportedCloseCode, reason: reason)
     }
 
     // MARK: WebSocketEndpoint (the frame loop and the closing handshake live in its extension)
 
-    var unmaskScratch: WebSocketScratch? { scratch }
+    var unmaskScratch: WebSocketServerSettings? { settings }
 
     static var closesTCPFirst: Bool { true }
 
@@ -173,11 +190,12 @@ public final class WebSocketConnection: TCPConnectionDelegate, WebSocketEndpoint
     }
 
     func checkBackpressure() {
-        if tcp.unsentBytes > maxQueuedBytes { fail(.slowConsumer) }
+        if tcp.unsentBytes > settings.maxQueuedBytes { fail(.slowConsumer) }
     }
 
     func armCloseDeadline() {
-        if closeDeadlineMs == 0 { closeDeadlineMs = tcp.loop.nowMs + UInt64(closeTimeoutMs) }
+        // Called on each closing step; the first one sets the deadline (leaving `.open` cleared the field).
+        if pingOrDeadlineMs == 0 { pingOrDeadlineMs = tcp.loop.nowMs + UInt64(settings.closeTimeoutMs) }
     }
 
     /// Frames into a temporary (on the stack for small frames) so header and payload leave in one write;

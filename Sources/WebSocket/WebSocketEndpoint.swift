@@ -28,8 +28,8 @@ protocol WebSocketEndpoint: AnyObject {
     /// 0 until a close frame was sent or received.
     var closeCode: UInt16 { get set }
     var closeReason: String { get set }
-    /// The loop's shared unmasking buffer on the server; nil on the client, whose peer does not mask.
-    var unmaskScratch: WebSocketScratch? { get }
+    /// The loop's settings, whose buffer unmasks, on the server; nil on the client, whose peer does not mask.
+    var unmaskScratch: WebSocketServerSettings? { get }
     /// Whether this side shuts the TCP connection down as soon as close frames were exchanged. The
     /// server does (RFC 6455 §7.1.1), so TIME_WAIT stays on its side and a load generator does not run
     /// out of ports; the client waits for it, with its close timer covering a server that does not.

@@ -3,8 +3,8 @@
 ///
 /// - a partial header (at most 14 bytes) lives inline;
 /// - a control frame, or a message that is a single frame, whose payload is wholly in the input is
-///   delivered without a per-connection copy: a client's masked frame is unmasked into the loop's shared
-///   `WebSocketScratch`, a server's unmasked frame is handed over in place;
+///   delivered without a per-connection copy: a client's masked frame is unmasked into the scratch
+///   buffer of the loop's shared `WebSocketServerSettings`, a server's unmasked frame is handed over in place;
 /// - only a frame split across reads, or a fragmented message, is copied into a per-connection buffer,
 ///   sized from the frame header (after the size limit was checked) and released once delivered.
 ///
@@ -44,24 +44,27 @@ public struct WebSocketFrameParser {
         case invalid(WebSocketError)
     }
 
-    /// The largest message accepted, summed over its fragments.
-    public let maxMessageSize: Int
-    // Frame in progress.
-    var frameLength = 0
-    var frameReceived = 0
-    // Message in progress: bytes already in `partial`.
-    var messageSize = 0
+    // Every idle server connection holds this struct, so the sizes are 32-bit where the bounds allow:
+    // `limit` is at most UInt32.max (checked in init); a data frame's length is checked against what
+    // is left of it before it is stored, a control frame's is at most 125, `frameReceived` never
+    // passes `frameLength` and `messageSize` never passes `limit`. Widened to Int where used.
     var partial: PartialBuffer?
-    /// Up to 14 header bytes that arrived without the rest of their header.
+    /// Up to 14 header bytes that arrived without the rest of their header. (Two words: as a 14-byte
+    /// tuple it cost the frame loop its inlining, ~40 instructions a message under callgrind.)
     var spill: (UInt64, UInt64) = (0, 0)
+    // Frame in progress.
+    var frameLength: UInt32 = 0
+    var frameReceived: UInt32 = 0
+    // Message in progress: bytes already in `partial`.
+    var messageSize: UInt32 = 0
     var maskKey: UInt32 = 0
+    let limit: UInt32
     public let role: Role
     var phase: Phase = .header
     var cleanup: Cleanup = .none
     var spillCount: UInt8 = 0
     var opcode: UInt8 = 0
     var fin = false
-    var masked = false
     /// Opcode (text or binary) of the message in progress, 0 when none is.
     var messageOpcode: UInt8 = 0
     var utf8 = UTF8Validator()
@@ -70,8 +73,15 @@ public struct WebSocketFrameParser {
     public init(role: Role, maxMessageSize: Int = 64 * 1024) {
         precondition(maxMessageSize >= 0 && maxMessageSize <= Int(UInt32.max), "maxMessageSize out of range")
         self.role = role
-        self.maxMessageSize = maxMessageSize
+        limit = UInt32(maxMessageSize)
     }
+
+    /// The largest message accepted, summed over its fragments.
+    public var maxMessageSize: Int { Int(limit) }
+
+    /// Whether the frame in progress is masked: `parseHeader` accepts only masked frames on the
+    /// server and only unmasked ones on the client, so the role says it.
+    var masked: Bool { role == .server }
 
     /// Bytes of per-connection buffer currently held; 0 whenever no frame or message is split across reads.
     public var bufferedCapacity: Int { partial?.capacity ?? 0 }
@@ -80,10 +90,10 @@ public struct WebSocketFrameParser {
     public var isClosed: Bool { phase == .closed }
 
     /// Consumes bytes from the front of `input` and returns the next event, or nil once `input` is used
-    /// up (or the parser is closed). `scratch` is where a whole masked frame is unmasked; pass nil to
-    /// always copy into the per-connection buffer (a client parser never needs it).
+    /// up (or the parser is closed). A whole masked frame is unmasked into `scratch`'s buffer; pass nil
+    /// to always copy into the per-connection buffer (a client parser never needs it).
     public mutating func next(_ input: inout UnsafeRawBufferPointer,
-                              scratch: WebSocketScratch?) throws(WebSocketError) -> WebSocketEvent? {
+                              scratch: WebSocketServerSettings?) throws(WebSocketError) -> WebSocketEvent? {
         switch cleanup {
         case .none: break
         case .control: if messageOpcode == 0 { partial = nil }
@@ -101,7 +111,7 @@ public struct WebSocketFrameParser {
     }
 
     private mutating func step(_ input: inout UnsafeRawBufferPointer,
-                               _ scratch: WebSocketScratch?) throws(WebSocketError) -> WebSocketEvent? {
+                               _ scratch: WebSocketServerSettings?) throws(WebSocketError) -> WebSocketEvent? {
         while true {
             switch phase {
             case .closed, .failed:
@@ -202,9 +212,9 @@ public struct WebSocketFrameParser {
             if value >> 63 != 0 { return .invalid(.invalidPayloadLength) }
             // A data frame must fit what is left of the message limit; the test is done on the 64-bit
             // value so no length can overflow it.
-            if !kind.isControl && value > UInt64(maxMessageSize - messageSize) { return .invalid(.messageTooBig) }
+            if !kind.isControl && value > UInt64(limit - messageSize) { return .invalid(.messageTooBig) }
             length = Int(value)
-        } else if !kind.isControl && length > maxMessageSize - messageSize {
+        } else if !kind.isControl && length > Int(limit - messageSize) {
             return .invalid(.messageTooBig)
         }
         var key: UInt32?
@@ -218,9 +228,8 @@ public struct WebSocketFrameParser {
     private mutating func begin(_ header: FrameHeader) {
         opcode = header.opcode
         fin = header.fin
-        masked = header.maskKey != nil
         maskKey = header.maskKey ?? 0
-        frameLength = header.length
+        frameLength = UInt32(header.length)
         frameReceived = 0
         if opcode == WebSocketOpcode.text.rawValue || opcode == WebSocketOpcode.binary.rawValue {
             messageOpcode = opcode
@@ -234,9 +243,10 @@ public struct WebSocketFrameParser {
     /// Returns an event when a frame completes one; nil when it needs more input (phase stays
     /// `.payload`) or when a non-final fragment was stored (phase back to `.header`).
     private mutating func readPayload(_ input: inout UnsafeRawBufferPointer,
-                                      _ scratch: WebSocketScratch?) throws(WebSocketError) -> WebSocketEvent? {
+                                      _ scratch: WebSocketServerSettings?) throws(WebSocketError) -> WebSocketEvent? {
         let isControl = opcode & 0x8 != 0
         let wholeMessage = isControl || (fin && opcode != WebSocketOpcode.continuation.rawValue)
+        let frameLength = Int(self.frameLength)
         if wholeMessage && frameReceived == 0 && input.count >= frameLength && (!masked || scratch != nil) {
             let raw = UnsafeRawBufferPointer(rebasing: input[..<frameLength])
             input = UnsafeRawBufferPointer(rebasing: input[frameLength...])
@@ -258,14 +268,15 @@ public struct WebSocketFrameParser {
 
         // The frame (or its message) spans reads: copy what is here into the per-connection buffer. A
         // control frame goes after the bytes of a message it interrupts, which stay where they are.
-        let position = isControl ? messageSize + frameReceived : messageSize
-        let take = min(input.count, frameLength - frameReceived)
-        let needed = position + (frameLength - frameReceived)
+        let received = Int(frameReceived)
+        let position = isControl ? Int(messageSize) + received : Int(messageSize)
+        let take = min(input.count, frameLength - received)
+        let needed = position + (frameLength - received)
         // Allocated only once payload bytes are here: a header at the end of one read with its payload
         // wholly in the next still takes the path above.
         if take > 0 {
             if let partial {
-                partial.reserve(needed, keeping: position, limit: maxMessageSize + 125)
+                partial.reserve(needed, keeping: position, limit: Int(limit) + 125)
             } else {
                 partial = PartialBuffer(capacity: needed)
             }
@@ -273,7 +284,7 @@ public struct WebSocketFrameParser {
         if take > 0, let buffer = partial, let source = input.baseAddress {
             let target = buffer.base + position
             if masked {
-                WebSocketMask.apply(key: maskKey, phase: frameReceived & 3, from: source, to: target, count: take)
+                WebSocketMask.apply(key: maskKey, phase: received & 3, from: source, to: target, count: take)
             } else {
                 target.copyMemory(from: source, byteCount: take)
             }
@@ -282,21 +293,21 @@ public struct WebSocketFrameParser {
                     && !utf8.feed(UnsafeRawBufferPointer(start: target, count: take)) {
                     throw .invalidUTF8
                 }
-                messageSize += take
+                messageSize += UInt32(take)
             }
-            frameReceived += take
+            frameReceived += UInt32(take)
             input = UnsafeRawBufferPointer(rebasing: input[take...])
         }
-        if frameReceived < frameLength { return nil }
+        if self.frameReceived < self.frameLength { return nil }
 
         phase = .header
         if isControl {
             cleanup = .control
-            return try controlEvent(UnsafeRawBufferPointer(start: partial.map { $0.base + messageSize }, count: frameLength))
+            return try controlEvent(UnsafeRawBufferPointer(start: partial.map { $0.base + Int(messageSize) }, count: frameLength))
         }
         if !fin { return nil }
         if messageOpcode == WebSocketOpcode.text.rawValue && !utf8.isComplete { throw .invalidUTF8 }
-        let payload = UnsafeRawBufferPointer(start: partial?.base, count: messageSize)
+        let payload = UnsafeRawBufferPointer(start: partial?.base, count: Int(messageSize))
         let isText = messageOpcode == WebSocketOpcode.text.rawValue
         messageOpcode = 0
         messageSize = 0

@@ -105,6 +105,17 @@ final class AuthAndProtocolTests: HubTestCase {
         XCTAssertTrue(runLoop(loop) { silent.closeCode != nil })
     }
 
+    /// The sweep closes a connection whose access token expired while it was open.
+    func testConnectionIsClosedWhenItsTokenExpires() throws {
+        let hub = try startHub()
+        let shortLived = connected(hub, token: token(.teacher, "t1", ttlS: 2))
+        let longLived = connected(hub, token: token(.teacher, "t2"))
+        XCTAssertTrue(runLoop(loop, timeoutMs: 20_000) { shortLived.closeCode != nil })
+        XCTAssertEqual(shortLived.closeCode, 1008)
+        XCTAssertEqual(shortLived.closeReason, "access token expired")
+        XCTAssertNil(longLived.closeCode, "a token valid for an hour keeps its connection")
+    }
+
     func testGracefulShutdownClosesWith1001() throws {
         let hub = try startHub()
         let client = connected(hub, token: token(.teacher, "t1"))

@@ -8,17 +8,17 @@ final class ClientBudgetTests: XCTestCase {
         limits.tokensPerS = 100
         limits.tokenBurst = 100
         limits.maxStrikes = 3
-        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 1000)
+        var budget = ClientBudget(limits: limits, nowMs: 1000)
         // Ten subscribes spend the burst; pings stay free.
-        for _ in 0..<10 { XCTAssertEqual(budget.charge(.subscribe, nowMs: 1000), .allowed) }
-        XCTAssertEqual(budget.charge(.ping, nowMs: 1000), .allowed)
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 1000), .refused)
+        for _ in 0..<10 { XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 1000), .allowed) }
+        XCTAssertEqual(budget.charge(.ping, limits: limits, nowMs: 1000), .allowed)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 1000), .refused)
         // 100 ms later 10 tokens are back: one more subscribe.
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 1100), .allowed)
-        XCTAssertEqual(budget.charge(.checkin, nowMs: 1100), .refused)
-        XCTAssertEqual(budget.charge(nil, nowMs: 1100), .refused)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 1100), .allowed)
+        XCTAssertEqual(budget.charge(.checkin, limits: limits, nowMs: 1100), .refused)
+        XCTAssertEqual(budget.charge(nil, limits: limits, nowMs: 1100), .refused)
         // The fourth refusal within the window is abuse.
-        XCTAssertEqual(budget.charge(.unsubscribe, nowMs: 1100), .abusive)
+        XCTAssertEqual(budget.charge(.unsubscribe, limits: limits, nowMs: 1100), .abusive)
     }
 
     func testStrikesAreForgivenAfterTheWindow() {
@@ -27,20 +27,20 @@ final class ClientBudgetTests: XCTestCase {
         limits.tokenBurst = 10
         limits.maxStrikes = 1
         limits.strikeWindowMs = 10_000
-        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 0)
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 0), .allowed)
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 0), .refused)
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 10_000), .allowed)
-        XCTAssertEqual(budget.charge(.subscribe, nowMs: 10_001), .refused, "a new window starts with no strikes")
+        var budget = ClientBudget(limits: limits, nowMs: 0)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 0), .allowed)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 0), .refused)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 10_000), .allowed)
+        XCTAssertEqual(budget.charge(.subscribe, limits: limits, nowMs: 10_001), .refused, "a new window starts with no strikes")
     }
 
     func testByteBudgetAndLongIdleDoNotOverflow() {
         var limits = ClientBudgetLimits()
         limits.bytesPerS = 65_536
-        var budget = ClientBudget(limits: SharedBudgetLimits(limits), nowMs: 0)
-        XCTAssertEqual(budget.chargeBytes(65_536, nowMs: 0), .allowed)
-        XCTAssertEqual(budget.chargeBytes(1, nowMs: 0), .refused)
-        XCTAssertEqual(budget.chargeBytes(65_536, nowMs: .max / 2), .allowed, "refilled to the cap, not beyond")
-        XCTAssertEqual(budget.chargeBytes(1, nowMs: .max / 2), .refused)
+        var budget = ClientBudget(limits: limits, nowMs: 0)
+        XCTAssertEqual(budget.chargeBytes(65_536, limits: limits, nowMs: 0), .allowed)
+        XCTAssertEqual(budget.chargeBytes(1, limits: limits, nowMs: 0), .refused)
+        XCTAssertEqual(budget.chargeBytes(65_536, limits: limits, nowMs: .max / 2), .allowed, "refilled to the cap, not beyond")
+        XCTAssertEqual(budget.chargeBytes(1, limits: limits, nowMs: .max / 2), .refused)
     }
 }

@@ -73,7 +73,7 @@ struct ParseOutcome: Equatable {
 /// freed after its read, as the loop's shared read buffer would be, so a parser that kept a pointer into
 /// an earlier read would deliver garbage.
 func parse(_ chunks: [ArraySlice<UInt8>], role: WebSocketFrameParser.Role = .server,
-           maxMessageSize: Int = 64 * 1024, scratch: WebSocketScratch? = WebSocketScratch()) -> ParseOutcome {
+           maxMessageSize: Int = 64 * 1024, scratch: WebSocketServerSettings? = WebSocketServerSettings()) -> ParseOutcome {
     var parser = WebSocketFrameParser(role: role, maxMessageSize: maxMessageSize)
     var outcome = ParseOutcome()
     for chunk in chunks {

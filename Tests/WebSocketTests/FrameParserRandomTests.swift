@@ -59,7 +59,7 @@ final class FrameParserRandomTests: XCTestCase {
 
     func testSplitsNeverChangeTheOutcome() {
         var rng = SplitMix64(state: 0xC0FFEE)
-        let scratch = WebSocketScratch()
+        let scratch = WebSocketServerSettings()
         for round in 0..<1500 {
             let stream = randomStream(&rng)
             let whole = parse([stream[...]], maxMessageSize: 4096, scratch: scratch)

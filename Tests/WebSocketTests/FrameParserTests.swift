@@ -10,7 +10,7 @@ final class FrameParserTests: XCTestCase {
                                   maxMessageSize: Int = 64 * 1024,
                                   events expected: [RecordedEvent], error: WebSocketError? = nil,
                                   file: StaticString = #filePath, line: UInt = #line) {
-        for scratch in [WebSocketScratch(), nil] {
+        for scratch in [WebSocketServerSettings(), nil] {
             for split in everySplit(stream) {
                 let outcome = parse(split, role: role, maxMessageSize: maxMessageSize, scratch: scratch)
                 XCTAssertEqual(outcome.events, expected, "split \(split.map(\.count))", file: file, line: line)
@@ -210,7 +210,7 @@ final class FrameParserTests: XCTestCase {
 
     func testWholeFramesUseTheSharedScratchNotAConnectionBuffer() throws {
         var parser = WebSocketFrameParser(role: .server)
-        let scratch = WebSocketScratch()
+        let scratch = WebSocketServerSettings()
         let stream = rawFrame(text, Array("hello".utf8)) + rawFrame(ping, [1])
         try stream.withUnsafeBytes { bytes in
             var input = bytes

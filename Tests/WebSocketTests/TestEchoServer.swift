@@ -6,7 +6,7 @@ import Foundation
 /// (the HTTP module is not used here), `WebSocketHandshake` and `WebSocketConnection`.
 final class TestEchoServer: WebSocketConnectionDelegate {
     let loop: EventLoop
-    let scratch = WebSocketScratch()
+    let settings = WebSocketServerSettings()
     var server: TCPServer!
     var connections: [WebSocketConnection] = []
     var texts: [String] = []
@@ -79,7 +79,7 @@ final class TestUpgrader: TCPConnectionDelegate {
             tcp.shutdown()
         case .success(let accept):
             tcp.write(WebSocketHandshake.responseBytes(accept: accept))
-            let connection = WebSocketConnection(connection: tcp, scratch: server.scratch, delegate: server)
+            let connection = WebSocketConnection(connection: tcp, settings: server.settings, delegate: server)
             server.connections.append(connection)
             connection.start(leftover: leftover)
         }
