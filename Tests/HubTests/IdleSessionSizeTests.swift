@@ -8,7 +8,7 @@ import WebSocket
 import XCTest
 
 /// An idle connection costs the hub its objects' heap blocks (docs/SCALING.md "Per connection"), so
-/// the two per-client objects are held to the glibc chunks they fit today: a field that pushes one
+/// the three per-client objects are held to the glibc chunks they fit today: a field that pushes one
 /// into the next chunk should be a deliberate choice, with the docs updated. Sizes, not timings.
 /// A hub worker runs in this process (stepped by the test) with real sockets, Redis and clients.
 final class IdleSessionSizeTests: HubTestCase {
@@ -16,13 +16,18 @@ final class IdleSessionSizeTests: HubTestCase {
     static let maxSessionBytes = 136
     /// A WebSocketConnection's allocation: glibc's 128-byte chunk.
     static let maxConnectionBytes = 120
+    /// A TCPConnection's allocation: glibc's 112-byte chunk (its socket is in the loop's epoll set, so
+    /// there is no libuv handle beside it).
+    static let maxTCPBytes = 104
 
     func testPerClientObjectsFitTheirChunks() {
         XCTAssertEqual(swiftInstanceSize(InstanceSizeProbe.self), 32, "the metadata is read where it is")
         XCTAssertLessThanOrEqual(swiftInstanceSize(ClientSession.self), Self.maxSessionBytes)
         XCTAssertLessThanOrEqual(swiftInstanceSize(WebSocketConnection.self), Self.maxConnectionBytes)
+        XCTAssertLessThanOrEqual(swiftInstanceSize(TCPConnection.self), Self.maxTCPBytes)
         XCTAssertEqual(glibcChunkSize(request: Self.maxSessionBytes), 144)
         XCTAssertEqual(glibcChunkSize(request: Self.maxConnectionBytes), 128)
+        XCTAssertEqual(glibcChunkSize(request: Self.maxTCPBytes), 112)
     }
 
     /// Sessions of real clients: each allocation holds at least the instance (a sanity check of the
