@@ -83,10 +83,11 @@ final class LoadToolTests: XCTestCase {
     func testIdleReadsTheHubsMemory() throws {
         let (hub, _) = try servers()
         let (status, result, stderr) = try runLoad(["idle", "--clients", "50", "--hub-pid", String(hub.pid), "--hold-s", "1",
-                                                     "--hub", "ws://\(hub.address)"])
+                                                     "--hub", "ws://\(hub.address)"], extraKeys: ["hub_anon_per_conn_bytes"])
         XCTAssertEqual(status, 0, stderr)
         let json = try XCTUnwrap(result, stderr)
         XCTAssertEqual(json["scenario"] as? String, "idle")
+        XCTAssertNotNil(json["hub_anon_per_conn_bytes"] as? Int)
         XCTAssertEqual(json["clients"] as? Int, 50)
         XCTAssertEqual(json["errors"] as? Int, 0, stderr)
         XCTAssertGreaterThan(json["hub_rss_kib"] as? Int ?? 0, 0)
