@@ -48,33 +48,21 @@ final class TCPTests: XCTestCase {
 
     func testLargeWriteIsQueuedAndDelivered() throws {
         let loop = try EventLoop()
-        let serverSide = Recorder()
-        var accepted: TCPConnection?
-        let server = try TCPServer(loop: loop, address: SocketAddress(parsing: "127.0.0.1:0")) { conn in
-            conn.delegate = serverSide
-            accepted = conn
-        }
+        let (server, accepted, serverSide, client, clientSide) = try connectedPair(on: loop)
         defer { server.close() }
-        let clientSide = Recorder()
-        var client: TCPConnection?
-        TCPConnection.connect(loop: loop, to: try SocketAddress(host: "127.0.0.1", port: server.address.port)) { result in
-            client = try? result.get()
-            client?.delegate = clientSide
-        }
-        XCTAssertTrue(runLoop(loop) { client != nil && accepted != nil })
         // 16 MiB cannot fit in socket buffers while the peer is not reading, so most of it queues.
         let big = ByteBuffer(count: 16 << 20) { buf in
             for i in 0..<buf.count { buf[i] = UInt8(truncatingIfNeeded: i &* 31) }
         }
-        accepted!.write(big)
-        XCTAssertGreaterThan(accepted!.queuedBytes, 0)
-        client!.startReading()
+        accepted.write(big)
+        XCTAssertGreaterThan(accepted.queuedBytes, 0)
+        client.startReading()
         XCTAssertTrue(runLoop(loop, timeoutMs: 20000) { clientSide.received.count == big.count })
-        XCTAssertEqual(accepted!.queuedBytes, 0)
+        XCTAssertEqual(accepted.queuedBytes, 0)
         XCTAssertEqual(serverSide.drained, 1)
         XCTAssertTrue(clientSide.received.elementsEqual(big.bytes))
-        client!.close()
-        accepted!.close()
+        client.close()
+        accepted.close()
         XCTAssertTrue(runLoop(loop) { clientSide.closed && serverSide.closed })
     }
 
@@ -82,9 +70,38 @@ final class TCPTests: XCTestCase {
     /// sends the FIN only after the last of them, and nothing written after it goes out.
     func testQueuedWritesKeepTheirOrderAndTheFINComesLast() throws {
         let loop = try EventLoop()
+        let (server, accepted, serverSide, client, clientSide) = try connectedPair(on: loop)
+        defer { server.close() }
+        var expected: [UInt8] = []
+        let shared = ByteBuffer(Array(repeating: 0x5A, count: 4096))
+        for i in 0..<3000 {
+            if i % 3 == 0 {
+                accepted.write(shared)
+                expected += Array(shared.bytes)
+            } else {
+                let chunk = (0..<(i % 700 + 1)).map { UInt8(truncatingIfNeeded: $0 &+ i) }
+                accepted.write(chunk)
+                expected += chunk
+            }
+        }
+        XCTAssertGreaterThan(accepted.queuedBytes, 0, "the peer is not reading, so most of it queues")
+        accepted.shutdown()
+        accepted.write(Array("after the FIN".utf8))
+        client.startReading()
+        // The client sees EOF (the FIN) only after every byte, and then closes its side too.
+        XCTAssertTrue(runLoop(loop, timeoutMs: 20000) { clientSide.closed && serverSide.closed })
+        XCTAssertNil(clientSide.closeError, "an orderly FIN, not a reset")
+        XCTAssertEqual(clientSide.received.count, expected.count)
+        XCTAssertTrue(clientSide.received == expected, "bytes out of order")
+        XCTAssertNil(serverSide.closeError)
+    }
+
+    /// A listener and a client connected to it on `loop`, neither side reading yet; each side's
+    /// delegate records what it hears.
+    private func connectedPair(on loop: EventLoop) throws
+        -> (server: TCPServer, accepted: TCPConnection, serverSide: Recorder, client: TCPConnection, clientSide: Recorder) {
         var accepted: TCPConnection?
         let server = try TCPServer(loop: loop, address: SocketAddress(parsing: "127.0.0.1:0")) { accepted = $0 }
-        defer { server.close() }
         let clientSide = Recorder()
         var client: TCPConnection?
         TCPConnection.connect(loop: loop, to: try SocketAddress(host: "127.0.0.1", port: server.address.port)) { result in
@@ -93,29 +110,8 @@ final class TCPTests: XCTestCase {
         }
         XCTAssertTrue(runLoop(loop) { client != nil && accepted != nil })
         let serverSide = Recorder()
-        accepted!.delegate = serverSide
-        var expected: [UInt8] = []
-        let shared = ByteBuffer(Array(repeating: 0x5A, count: 4096))
-        for i in 0..<3000 {
-            if i % 3 == 0 {
-                accepted!.write(shared)
-                expected += Array(shared.bytes)
-            } else {
-                let chunk = (0..<(i % 700 + 1)).map { UInt8(truncatingIfNeeded: $0 &+ i) }
-                accepted!.write(chunk)
-                expected += chunk
-            }
-        }
-        XCTAssertGreaterThan(accepted!.queuedBytes, 0, "the peer is not reading, so most of it queues")
-        accepted!.shutdown()
-        accepted!.write(Array("after the FIN".utf8))
-        client!.startReading()
-        // The client sees EOF (the FIN) only after every byte, and then closes its side too.
-        XCTAssertTrue(runLoop(loop, timeoutMs: 20000) { clientSide.closed && serverSide.closed })
-        XCTAssertNil(clientSide.closeError, "an orderly FIN, not a reset")
-        XCTAssertEqual(clientSide.received.count, expected.count)
-        XCTAssertTrue(clientSide.received == expected, "bytes out of order")
-        XCTAssertNil(serverSide.closeError)
+        accepted?.delegate = serverSide
+        return (server, try XCTUnwrap(accepted), serverSide, try XCTUnwrap(client), clientSide)
     }
 
     func testConnectRefusedReportsError() throws {

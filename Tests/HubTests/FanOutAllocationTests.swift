@@ -28,17 +28,8 @@ final class FanOutAllocationTests: HubTestCase {
         _ = allocation_counter_stop()
 
         let created = try createClass()
-        var configuration = HubConfiguration(listen: try SocketAddress(host: "127.0.0.1", port: 0),
-                                             redis: RedisConfiguration(host: RedisServer.shared.host, port: RedisServer.shared.port),
-                                             workers: 1, signer: signer, qrKey: qrKey)
-        configuration.pingIntervalMs = 3_600_000
-        let metrics = HubMetrics()
-        let worker = try HubWorker(configuration: configuration, metrics: metrics, allMetrics: [metrics], logger: Logger(label: "test"))
-        try worker.start(handleSignals: false)
-        defer {
-            worker.shutdown()
-            step(worker, timeoutMs: 5000) { false }
-        }
+        let worker = try startInProcessWorker()
+        defer { stopInProcessWorker(worker) }
         XCTAssertTrue(step(worker) { worker.redis.isHealthy && worker.subscriber.isHealthy })
         let port = try XCTUnwrap(worker.listeningAddress?.port)
 
@@ -80,18 +71,5 @@ final class FanOutAllocationTests: HubTestCase {
             worker.registry.flush()
             return allocation_counter_stop()
         }
-    }
-
-    /// Steps the worker's loop and the clients' loop in turn until `condition` holds.
-    @discardableResult
-    private func step(_ worker: HubWorker, timeoutMs: Int = 10_000, until condition: () -> Bool) -> Bool {
-        let deadline = EventLoop.monotonicNs() + UInt64(timeoutMs) * 1_000_000
-        while !condition() {
-            if EventLoop.monotonicNs() > deadline { return false }
-            worker.loop.runOnce(block: false)
-            loop.runOnce(block: false)
-            usleep(200)
-        }
-        return true
     }
 }

@@ -33,17 +33,8 @@ final class IdleSessionSizeTests: HubTestCase {
     /// Sessions of real clients: each allocation holds at least the instance (a sanity check of the
     /// metadata read), and a close removes exactly its session from the worker's array.
     func testSessionsAreSwapRemoved() throws {
-        var configuration = HubConfiguration(listen: try SocketAddress(host: "127.0.0.1", port: 0),
-                                             redis: RedisConfiguration(host: RedisServer.shared.host, port: RedisServer.shared.port),
-                                             workers: 1, signer: signer, qrKey: qrKey)
-        configuration.pingIntervalMs = 3_600_000
-        let metrics = HubMetrics()
-        let worker = try HubWorker(configuration: configuration, metrics: metrics, allMetrics: [metrics], logger: Logger(label: "test"))
-        try worker.start(handleSignals: false)
-        defer {
-            worker.shutdown()
-            step(worker, timeoutMs: 5000) { false }
-        }
+        let worker = try startInProcessWorker()
+        defer { stopInProcessWorker(worker) }
         let port = try XCTUnwrap(worker.listeningAddress?.port)
         let newcomers = (0..<3).map { TestClient.connect(loop: loop, port: port, token: token(.teacher, "t\($0)")) }
         clients += newcomers
@@ -70,21 +61,8 @@ final class IdleSessionSizeTests: HubTestCase {
         XCTAssertTrue(step(worker) { worker.sessions.count == 1 })
         XCTAssertTrue(worker.sessions[0] === survivors[1])
         XCTAssertEqual(worker.sessions[0].sessionIndex, 0)
-        XCTAssertEqual(metrics.connectionsOpen.load(ordering: .relaxed), 1)
+        XCTAssertEqual(worker.metrics.connectionsOpen.load(ordering: .relaxed), 1)
         XCTAssertTrue(newcomers[2].closeCode == nil, "the other client is still connected")
-    }
-
-    /// Steps the worker's loop and the clients' loop in turn until `condition` holds.
-    @discardableResult
-    private func step(_ worker: HubWorker, timeoutMs: Int = 10_000, until condition: () -> Bool) -> Bool {
-        let deadline = EventLoop.monotonicNs() + UInt64(timeoutMs) * 1_000_000
-        while !condition() {
-            if EventLoop.monotonicNs() > deadline { return false }
-            worker.loop.runOnce(block: false)
-            loop.runOnce(block: false)
-            usleep(200)
-        }
-        return true
     }
 }
 
