@@ -189,14 +189,21 @@ public final class TCPConnection {
         updateInterest()
     }
 
-    /// One read per readiness: level-triggered epoll reports what is left on the next turn, so one
-    /// busy peer cannot starve the others.
+    /// Reads until the socket is empty, at most 8 buffers a turn: level-triggered epoll reports what
+    /// is left on the next turn, so one busy peer cannot starve the others.
     private func read() {
         let (buffer, size) = Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
-        let count = recv(fd, buffer, size, 0)
-        if count > 0 {
+        for _ in 0..<8 {
+            let count = recv(fd, buffer, size, 0)
+            guard count > 0 else { return readEnded(count) }
             didRead(UnsafeRawBufferPointer(start: buffer, count: count))
-        } else if count == 0 {
+            // A short read emptied the socket; the delegate may have stopped reading or closed.
+            guard count == size, isOpen, isReading else { return }
+        }
+    }
+
+    private func readEnded(_ count: Int) {
+        if count == 0 {
             closeError = nil
             close()
         } else {
@@ -285,14 +292,19 @@ public final class TCPConnection {
     /// that `shutdown()` asked for).
     private func flush() {
         guard let writes else { return }
-        let rc = writes.write(to: fd)
-        if rc < 0 {
-            guard rc != -Int(EAGAIN), rc != -Int(EWOULDBLOCK), rc != -Int(EINTR) else { return }
-            closeError = UVError(Int32(rc))
-            close()
-            return
+        // Until the kernel's buffer is full: a long queue (a replay to a reader that caught up) goes
+        // out in one turn, not 64 entries a turn.
+        while writes.bytes > 0 {
+            let (rc, offered) = writes.write(to: fd)
+            if rc < 0 {
+                guard rc != -Int(EAGAIN), rc != -Int(EWOULDBLOCK), rc != -Int(EINTR) else { return }
+                closeError = UVError(Int32(rc))
+                close()
+                return
+            }
+            writes.consume(rc)
+            if rc < offered { break }
         }
-        writes.consume(rc)
         guard writes.bytes == 0 else { return }
         self.writes = nil
         if isShuttingDown {
@@ -312,7 +324,10 @@ public final class TCPConnection {
             let end: Int
         }
 
+        /// Entries before `head` are sent; they are dropped in batches, so sending stays linear in
+        /// the queue's length.
         private var entries: [Entry]
+        private var head = 0
         private(set) var bytes: Int
 
         init(_ first: Entry) {
@@ -325,33 +340,37 @@ public final class TCPConnection {
             bytes += entry.end - entry.offset
         }
 
-        /// One `writev` of up to 64 entries; the bytes written, or a negative errno.
-        func write(to fd: Int32) -> Int {
-            let count = min(entries.count, 64)
+        /// One `writev` of up to 64 entries: the bytes written (or a negative errno), and the bytes offered.
+        func write(to fd: Int32) -> (Int, offered: Int) {
+            let count = min(entries.count - head, 64)
             return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vector in
+                var offered = 0
                 for i in 0..<count {
-                    let entry = entries[i]
+                    let entry = entries[head + i]
                     vector[i] = iovec(iov_base: entry.owner.base + entry.offset, iov_len: entry.end - entry.offset)
+                    offered += entry.end - entry.offset
                 }
                 let rc = writev(fd, vector.baseAddress, Int32(count))
-                return rc >= 0 ? rc : -Int(errno)
+                return (rc >= 0 ? rc : -Int(errno), offered)
             }
         }
 
         func consume(_ count: Int) {
             bytes -= count
             var left = count
-            var done = 0
             while left > 0 {
-                let size = entries[done].end - entries[done].offset
+                let size = entries[head].end - entries[head].offset
                 if left < size {
-                    entries[done].offset += left
+                    entries[head].offset += left
                     break
                 }
                 left -= size
-                done += 1
+                head += 1
             }
-            entries.removeFirst(done)
+            if head >= 64 && head * 2 >= entries.count {
+                entries.removeFirst(head)
+                head = 0
+            }
         }
     }
 

@@ -236,7 +236,7 @@ final class HubWorker {
         }
     }
 
-    private var finished = false
+    private(set) var finished = false
     /// Armed while closing connections; closed when the last one is gone, so it does not hold the
     /// loop (and the process) for the rest of the grace period.
     private var graceTimer: LoopTimer?

@@ -20,10 +20,12 @@ extension HubTestCase {
         return worker
     }
 
-    /// Shuts the worker down and gives its loop the time to finish the closes.
+    /// Shuts the worker down: until the clients have answered its close frames and it has let go of
+    /// Redis, then a few more turns for the closes to be reported.
     func stopInProcessWorker(_ worker: HubWorker) {
         worker.shutdown()
-        step(worker, timeoutMs: 5000) { false }
+        step(worker, timeoutMs: 5000) { worker.finished }
+        step(worker, timeoutMs: 200) { false }
     }
 
     /// Steps the worker's loop and the clients' loop in turn until `condition` holds.
