@@ -119,10 +119,14 @@ final class SocketPoller {
 
     // MARK: teardown
 
-    /// For the loop's deinit: closes every connection left and reports every close.
+    /// For the loop's deinit. Closes already asked for are reported, as libuv ran pending close
+    /// callbacks; connections still open are closed without a word to their delegates, as libuv
+    /// closed a handle nobody had closed: by now their owners may be half torn down themselves.
     func closeAll() {
-        for connection in connections { connection?.close() }
         while !closed.isEmpty { reportClosed() }
+        let open = connections
+        connections = []
+        for connection in open { connection?.abandon() }
     }
 
     /// After the loop closed the two handles (its deinit closes every handle left) and ran.

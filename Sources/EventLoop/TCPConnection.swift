@@ -427,6 +427,20 @@ public final class TCPConnection {
         Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.poller.remove(self) }
     }
 
+    /// From `SocketPoller.closeAll` when the loop goes away: the socket is closed and the delegate let go
+    /// of without a call.
+    func abandon() {
+        guard isOpen else { return }
+        isOpen = false
+        Glibc.close(fd)
+        writes = nil
+        lingerTimer?.close()
+        lingerTimer = nil
+        ticket?.release()
+        ticket = nil
+        delegate = nil
+    }
+
     /// From the poller, a turn after `close()`.
     func didClose() {
         ticket?.release()
