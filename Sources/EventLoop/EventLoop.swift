@@ -39,7 +39,6 @@ public final class EventLoop {
             throw error
         }
         uv.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        poller.attach()
     }
 
     deinit {

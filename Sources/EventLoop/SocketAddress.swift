@@ -62,6 +62,17 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
         self.port = port
     }
 
+    /// A socket's own or peer address: `query` is `getsockname` or `getpeername`. Nil if it fails.
+    init?(of fd: Int32, _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { query(fd, $0, &length) }
+        }
+        guard rc == 0 else { return nil }
+        self.init(storage: storage)
+    }
+
     var isIPv6: Bool { Int32(storage.ss_family) == AF_INET6 }
 
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>) -> R) -> R {

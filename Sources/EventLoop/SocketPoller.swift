@@ -37,10 +37,7 @@ final class SocketPoller {
         }
         // Cannot fail for a valid loop.
         _ = uv_idle_init(loop, idle)
-    }
-
-    /// Called by the loop's init once `self` has its final address.
-    func attach() {
+        // Unretained: the loop owns this poller and closes both handles before it lets go of it.
         let me = Unmanaged.passUnretained(self).toOpaque()
         poll.pointee.data = me
         idle.pointee.data = me

@@ -452,13 +452,7 @@ public final class TCPConnection {
 
     /// The remote address, or nil once closed.
     public var peerAddress: SocketAddress? {
-        guard isOpen else { return nil }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
-        }
-        return rc == 0 ? SocketAddress(storage: storage) : nil
+        isOpen ? SocketAddress(of: fd, getpeername) : nil
     }
 }
 

@@ -43,7 +43,7 @@ public final class TCPServer {
         self.onAccept = onAccept
         self.onAcceptError = onAcceptError
         try listen()
-        if let listener { self.address = Self.boundAddress(listener.fd) ?? address }
+        if let listener { self.address = SocketAddress(of: listener.fd, getsockname) ?? address }
     }
 
     private func listen() throws(UVError) {
@@ -79,15 +79,6 @@ public final class TCPServer {
         let rc = address.withSockaddr { Glibc.bind(fd, $0, address.length) }
         guard rc == 0, Glibc.listen(fd, backlog) == 0 else { let e = errno; Glibc.close(fd); throw UVError(-e) }
         return fd
-    }
-
-    private static func boundAddress(_ fd: Int32) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return rc == 0 ? SocketAddress(storage: storage) : nil
     }
 
     private func acceptReady() {
